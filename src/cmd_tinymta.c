@@ -1,0 +1,55 @@
+/*
+ * cmd_tinymta.c - `tinymta COMMAND …` dispatch (the postfix(1) command).
+ * Runs as the invoking user. A table lists the commands; the usage text is
+ * generated from it and from applets.def.
+ */
+#include "applets.h"
+#include "cmd_tinymta.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct command {
+	const char *name;
+	int (*main)(int, char **);
+	const char *usage;
+} commands[] = {
+	{"check", tinymta_check_main,
+	 "check [--json]       check main.cf and master.cf; exit 78 on errors"},
+};
+
+static void
+usage(FILE *f)
+{
+	applets_usage(f);
+	fprintf(f, "Commands of tinymta (also linked as postfix):\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f, "  --version            print the version\n"
+		   "Configuration directory: -c DIR, $TINYMTA_CONFIG_DIR, "
+		   "$MAIL_CONFIG, else /etc/tinymta.\n");
+}
+
+int
+applet_tinymta_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 64;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("tinymta %s\n", TINYMTA_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].main(argc - 1, argv + 1);
+	fprintf(stderr, "tinymta: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 64;
+}

@@ -1,0 +1,175 @@
+/*
+ * qfile.h - tinymta's queue file: one file per message, versioned binary
+ * format, documented in docs/queue-format.md (an on-disk contract between
+ * versions). The writer streams a message into a temporary file and commits
+ * it durably (write, fsync, rename, fsync the directory); the reader
+ * validates everything (structure, bounds, checksum) before anyone trusts a
+ * byte, so a hostile or truncated file is reported, never crashes a process.
+ *
+ * Layout (all integers little-endian):
+ *   header, 64 bytes: "TMQF", u16 version=1, u16 header size=64,
+ *     u64 arrival seconds, u32 arrival microseconds, u32 flags,
+ *     then the in-place area (bytes 24..63): u32 attempts, u32 reserved,
+ *     u64 next attempt, u64 last attempt, 16 reserved bytes.
+ *   records: u8 type, u32 payload length, payload:
+ *     'A' attribute "name=value"  (0 or more, before 'S')
+ *     'S' envelope sender address (exactly one; empty = null sender)
+ *     'R' recipient (1 or more): u8 status, u8 notify, u16 reason length,
+ *         char reason[QFILE_REASON_MAX]  (these 204 bytes are updated in
+ *         place), then u16 address length, address, ORCPT (the rest)
+ *     'C' content, 1..QFILE_CHUNK_MAX bytes each (0 or more)
+ *     'E' end: SHA-256 over the whole file with the in-place bytes taken
+ *         as zero and without the 'E' record itself; must be last.
+ * Content is stored in canonical form: lines end in LF only ("\r\n" from
+ * SMTP is stored as "\n"); any other byte is stored as received.
+ */
+#ifndef TINYMTA_QFILE_H
+#define TINYMTA_QFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <bearssl_hash.h>
+
+#define QFILE_MAGIC "TMQF"
+#define QFILE_VERSION 1
+#define QFILE_HEADER_SIZE 64
+#define QFILE_INPLACE_OFF 24 /* header bytes 24..63 are updated in place */
+#define QFILE_ADDR_MAX 1024  /* address record bound (RFC 5321 path + slack) */
+#define QFILE_ATTR_MAX 1024  /* one "name=value" attribute */
+#define QFILE_REASON_MAX 200 /* last delivery status text, in place */
+#define QFILE_CHUNK_MAX 65536
+#define QFILE_ID_MAX 32 /* queue ID including NUL */
+#define QFILE_RCPT_FIXED (4 + QFILE_REASON_MAX)
+
+enum qfile_rcpt_status {
+	QFILE_RCPT_PENDING = 0,   /* not yet tried */
+	QFILE_RCPT_DELIVERED = 1, /* done */
+	QFILE_RCPT_BOUNCED = 2,   /* done: failed permanently, DSN created */
+	QFILE_RCPT_DEFERRED = 3,  /* tried, will be retried; reason says why */
+};
+
+/* RFC 3461 NOTIFY bits; 0 = not given (failure,delay by default). */
+#define QFILE_NOTIFY_SUCCESS 1
+#define QFILE_NOTIFY_FAILURE 2
+#define QFILE_NOTIFY_DELAY 4
+#define QFILE_NOTIFY_NEVER 8
+
+#define QFILE_FLAG_CLOCK_UNSET 1 /* arrival time taken while clock unset */
+
+enum qfile_err {
+	QFILE_OK = 0,
+	QFILE_ERR_IO,        /* a system call failed: errno is set */
+	QFILE_ERR_MAGIC,     /* not a tinymta queue file */
+	QFILE_ERR_VERSION,   /* a version this binary does not know */
+	QFILE_ERR_TRUNCATED, /* ends inside a record or before 'E' */
+	QFILE_ERR_RECORD,    /* unknown type, bad length or order */
+	QFILE_ERR_CHECKSUM,  /* 'E' does not match the contents */
+	QFILE_ERR_LIMIT,     /* a field over its bound */
+};
+
+/* Human text for an error code ("checksum mismatch"). */
+const char *qfile_strerror(enum qfile_err e);
+
+struct qfile_writer {
+	int fd;
+	char dir[512];
+	char tmp[600]; /* temporary path until commit */
+	br_sha256_context sha;
+	uint64_t content_size;
+	uint64_t arrival;
+	uint32_t arrival_usec;
+	size_t nrcpt;
+	int state; /* private: records order */
+	size_t buflen;
+	unsigned char buf[QFILE_CHUNK_MAX]; /* pending content chunk */
+};
+
+/* Create a temporary file in dir (O_EXCL, mode 0600) and write the header
+ * with the current time. flags: QFILE_FLAG_*. 0, or -1 with errno. */
+int qfile_create(struct qfile_writer *w, const char *dir, uint32_t flags);
+/* Records, in this order: attributes, sender, recipients, content.
+ * Each returns 0, or -1 (errno set; EINVAL for out-of-order or
+ * over-bound input). */
+int qfile_put_attr(struct qfile_writer *w, const char *name,
+		   const char *value);
+int qfile_put_sender(struct qfile_writer *w, const char *addr);
+int qfile_put_rcpt(struct qfile_writer *w, const char *addr,
+		   const char *orcpt, unsigned notify);
+int qfile_put_content(struct qfile_writer *w, const void *data, size_t len);
+/* Write the end record, fsync, rename to a new queue ID in the same
+ * directory, then fsync the directory; when the directory cannot be opened
+ * (maildrop/ for an unprivileged user) fsync the file again instead.
+ * The ID is written to id[QFILE_ID_MAX]. 0, or -1 with errno (the
+ * temporary file is removed). */
+int qfile_commit(struct qfile_writer *w, char id[QFILE_ID_MAX]);
+/* Give up: close and unlink the temporary file. */
+void qfile_abort(struct qfile_writer *w);
+
+struct qfile_rcpt {
+	int status;     /* enum qfile_rcpt_status */
+	unsigned notify; /* QFILE_NOTIFY_* */
+	off_t off;       /* file offset of the in-place status byte */
+	char reason[QFILE_REASON_MAX + 1];
+	char addr[QFILE_ADDR_MAX + 1];
+	char orcpt[QFILE_ADDR_MAX + 1];
+};
+
+struct qfile_info {
+	uint32_t version;
+	uint64_t arrival;
+	uint32_t arrival_usec;
+	uint32_t flags;
+	uint32_t attempts;
+	uint64_t next_attempt;
+	uint64_t last_attempt;
+	uint64_t file_size;
+	uint64_t content_size;
+	off_t content_off; /* offset of the first 'C' record (or of 'E') */
+	size_t nattr;
+	size_t nrcpt;
+	size_t ndone; /* recipients delivered or bounced */
+	char sender[QFILE_ADDR_MAX + 1];
+};
+
+/* Validate a whole queue file held in memory (PURE: used by the fuzzer and
+ * by qfile_open). Fills *info. Returns QFILE_OK or the first problem;
+ * where[] receives a short description with the byte offset. */
+enum qfile_err qfile_check_mem(const unsigned char *p, size_t len,
+			       struct qfile_info *info, char *where,
+			       size_t wherecap);
+
+struct qfile_reader {
+	int fd;
+	struct qfile_info info;
+	off_t pos; /* private: content iteration */
+};
+
+/* Open and validate path (read-only, or read-write when rw is set, for the
+ * in-place updates). Streams the file once to check it; memory use does
+ * not grow with the message size. On failure, *err says why, where[]
+ * where; the fd is closed. */
+int qfile_open(struct qfile_reader *r, const char *path, int rw,
+	       enum qfile_err *err, char *where, size_t wherecap);
+void qfile_close(struct qfile_reader *r);
+/* Attribute i / recipient i (0-based) of an opened file; 0 or -1. */
+int qfile_attr(struct qfile_reader *r, size_t i, char *name, size_t ncap,
+	       char *value, size_t vcap);
+/* The value of the first attribute with this name; 1 found, 0 not, -1 err. */
+int qfile_attr_get(struct qfile_reader *r, const char *name, char *value,
+		   size_t vcap);
+int qfile_rcpt(struct qfile_reader *r, size_t i, struct qfile_rcpt *out);
+/* Content: rewind, then read pieces until 0 (end) or -1 (error). */
+void qfile_content_rewind(struct qfile_reader *r);
+ssize_t qfile_content_read(struct qfile_reader *r, void *buf, size_t cap);
+/* In-place updates (file opened rw); the caller fsyncs when it must. */
+int qfile_set_rcpt(struct qfile_reader *r, const struct qfile_rcpt *rc,
+		   int status, const char *reason);
+int qfile_set_schedule(struct qfile_reader *r, uint32_t attempts,
+		       uint64_t next_attempt, uint64_t last_attempt);
+
+/* A queue ID names a file: [0-9A-Z]{8,30}. 1 when valid. */
+int qfile_id_valid(const char *id);
+
+#endif
