@@ -62,7 +62,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/asan/unit/%)
 MUNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
-APPLETS := $(shell sed -n 's/^APPLET(\([a-z0-9_]*\),.*/\1/p' src/applets.def)
+APPLETS := $(shell grep -o '^APPLET.[a-z0-9_]*' src/applets.def | cut -c8-)
 
 .PHONY: all deps test lint format format-check unit fuzz bench run clean asan size
 all: $(B)/tinymta links
@@ -105,9 +105,14 @@ $(B)/unit/%: tests/unit/%.c $(filter-out $(B)/obj/src/main.o,$(OBJS))
 
 unit: $(UNIT_BINS) $(MUNIT_BINS)
 
-$(O)/fuzz/%: tests/fuzz/%.c $(LIBSRCS)
+FOBJS := $(LIBSRCS:%.c=$(O)/fuzz/obj/%.o)
+$(O)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -O1 -g -fsanitize=fuzzer,address,undefined $(DEFS) -o $@ $< $(LIBSRCS) $(LIBS)
+	clang -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(DEFS) -MMD -MP -c $< -o $@
+
+$(O)/fuzz/%: tests/fuzz/%.c $(FOBJS)
+	@mkdir -p $(dir $@)
+	clang -O1 -g -fsanitize=fuzzer,address,undefined $(DEFS) -o $@ $< $(FOBJS) $(LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(O)/fuzz/corpus-$$n; \
