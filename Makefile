@@ -74,10 +74,12 @@ deps: $(DEPSTAMP)
 
 $(B)/obj/%.o: %.c $(DEPSTAMP)
 	@mkdir -p $(dir $@)
-	$(MCC) $(CFLAGS_MUSL) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(MCC) $(CFLAGS_MUSL) -MMD -MP -c $< -o $@
 
 $(B)/tinymta: $(OBJS)
-	$(MCC) $(CFLAGS_MUSL) $(LDFLAGS_MUSL) -o $@ $(OBJS) $(LIBS)
+	@echo "  LD      $@"
+	@$(MCC) $(CFLAGS_MUSL) $(LDFLAGS_MUSL) -o $@ $(OBJS) $(LIBS)
 
 links: $(B)/tinymta
 	@mkdir -p $(B)/bin
@@ -85,10 +87,12 @@ links: $(B)/tinymta
 
 $(O)/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(ACC) $(CFLAGS_ASAN) -MMD -MP -c $< -o $@
+	@echo "  CC-ASAN $<"
+	@$(ACC) $(CFLAGS_ASAN) -MMD -MP -c $< -o $@
 
 $(O)/asan/tinymta: $(AOBJS)
-	$(ACC) $(CFLAGS_ASAN) -o $@ $(AOBJS) $(LIBS)
+	@echo "  LD-ASAN $@"
+	@$(ACC) $(CFLAGS_ASAN) -o $@ $(AOBJS) $(LIBS)
 
 asan: $(O)/asan/tinymta
 	@mkdir -p $(O)/asan/bin
@@ -96,11 +100,13 @@ asan: $(O)/asan/tinymta
 
 $(O)/asan/unit/%: tests/unit/%.c $(ALIBOBJS)
 	@mkdir -p $(dir $@)
-	$(ACC) $(CFLAGS_ASAN) -Itests/unit -o $@ $< $(ALIBOBJS) $(LIBS)
+	@echo "  TEST    $@"
+	@$(ACC) $(CFLAGS_ASAN) -Itests/unit -o $@ $< $(ALIBOBJS) $(LIBS)
 
 $(B)/unit/%: tests/unit/%.c $(filter-out $(B)/obj/src/main.o,$(OBJS))
 	@mkdir -p $(dir $@)
-	$(MCC) $(CFLAGS_MUSL) -Itests/unit -static -o $@ $< \
+	@echo "  TEST    $@"
+	@$(MCC) $(CFLAGS_MUSL) -Itests/unit -static -o $@ $< \
 		$(filter-out $(B)/obj/src/main.o,$(OBJS)) $(LIBS)
 
 unit: $(UNIT_BINS) $(MUNIT_BINS)
@@ -108,11 +114,13 @@ unit: $(UNIT_BINS) $(MUNIT_BINS)
 FOBJS := $(LIBSRCS:%.c=$(O)/fuzz/obj/%.o)
 $(O)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(DEFS) -MMD -MP -c $< -o $@
+	@echo "  CC-FUZZ $<"
+	@clang -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(DEFS) -MMD -MP -c $< -o $@
 
 $(O)/fuzz/%: tests/fuzz/%.c $(FOBJS)
 	@mkdir -p $(dir $@)
-	clang -O1 -g -fsanitize=fuzzer,address,undefined $(DEFS) -o $@ $< $(FOBJS) $(LIBS)
+	@echo "  FUZZ    $@"
+	@clang -O1 -g -fsanitize=fuzzer,address,undefined $(DEFS) -o $@ $< $(FOBJS) $(LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(O)/fuzz/corpus-$$n; \

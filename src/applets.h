@@ -11,6 +11,14 @@
 #include "applets.def"
 #undef APPLET
 
+struct applet {
+	const char *name;
+	int (*main)(int, char **);
+	const char *help;
+};
+
+/* The applet called name, or NULL. */
+const struct applet *applets_find(const char *name);
 /* Print the list of applets and tinymta commands to f. */
 void applets_usage(FILE *f);
 

@@ -7,40 +7,8 @@
  */
 #include "applets.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct applet {
-	const char *name;
-	int (*main)(int, char **);
-	const char *help;
-};
-
-static const struct applet applets[] = {
-#define APPLET(name, fn, help) {#name, fn, help},
-#include "applets.def"
-#undef APPLET
-};
-
-static const struct applet *
-find(const char *name)
-{
-	for (size_t i = 0; i < sizeof applets / sizeof applets[0]; i++)
-		if (strcmp(applets[i].name, name) == 0)
-			return &applets[i];
-	return NULL;
-}
-
-void
-applets_usage(FILE *f)
-{
-	fprintf(f, "usage: tinymta [-c DIR] APPLET [ARGS…]\n"
-		   "       tinymta [-c DIR] COMMAND [ARGS…]\n"
-		   "Applets (also callable through a link of that name):\n");
-	for (size_t i = 0; i < sizeof applets / sizeof applets[0]; i++)
-		fprintf(f, "  %-12s %s\n", applets[i].name, applets[i].help);
-}
 
 int
 main(int argc, char **argv)
@@ -50,7 +18,7 @@ main(int argc, char **argv)
 	int i = 1;
 
 	base = base ? base + 1 : (argc > 0 ? argv[0] : "tinymta");
-	a = find(base);
+	a = applets_find(base);
 	if (a && a->main != applet_tinymta_main)
 		return a->main(argc, argv);
 	/* tinymta [-c DIR] [APPLET|COMMAND] ... */
@@ -65,7 +33,8 @@ main(int argc, char **argv)
 		}
 		i += 2;
 	}
-	if (i < argc && (a = find(argv[i])) && a->main != applet_tinymta_main)
+	if (i < argc && (a = applets_find(argv[i])) &&
+	    a->main != applet_tinymta_main)
 		return a->main(argc - i, argv + i);
 	argv[i - 1] = "tinymta";
 	return applet_tinymta_main(argc - i + 1, argv + i - 1);

@@ -67,7 +67,7 @@ step unit-asan run_units build/asan/unit
 step unit-musl run_units build/unit
 step integ-static env TINYMTA=build/tinymta tests/integ/run.sh
 step integ-asan env TINYMTA=build/asan/tinymta tests/integ/run.sh
-step fuzz make -j1 fuzz FUZZTIME=10
+step fuzz make -j"$J" fuzz FUZZTIME=10
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

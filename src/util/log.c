@@ -63,6 +63,13 @@ log_init(const char *name, int sinks)
 }
 
 void
+log_set_name(const char *name)
+{
+	str_copy(L.name, sizeof L.name, name);
+	make_ident();
+}
+
+void
 log_set_syslog_name(const char *syslog_name)
 {
 	str_copy(L.syslog_name, sizeof L.syslog_name, syslog_name);

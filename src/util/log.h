@@ -13,6 +13,8 @@
 
 /* Select the process name (e.g. "sendmail", "smtpd") and the sinks. */
 void log_init(const char *name, int sinks);
+/* Change only the process name (qmgr logs as "bounce" for DSNs). */
+void log_set_name(const char *name);
 /* syslog_name (default "tinymta"): the part before the slash. */
 void log_set_syslog_name(const char *syslog_name);
 /* maillog_file; returns -1 with errno when it cannot be opened. */
