@@ -15,10 +15,10 @@
 
 #define SM_HEADER_MAX (256 * 1024) /* buffered header section */
 #define SM_IN_BUF 65536            /* standard-input buffer */
-#define SM_RCPT_MAX 100000         /* recipients of one submission */
-#define SM_FULLNAME_MAX 256        /* -F, $NAME or the GECOS name */
-#define SM_ENVID_MAX 100           /* RFC 3461 4.4 */
-#define SM_NAME_MAX 256            /* myhostname, myorigin, user name */
+#define SM_RCPT_MAX 20000   /* recipients of one submission, before dedup */
+#define SM_FULLNAME_MAX 256 /* -F, $NAME or the GECOS name */
+#define SM_ENVID_MAX 100    /* RFC 3461 4.4 */
+#define SM_NAME_MAX 256     /* myhostname, myorigin, user name */
 
 /* Exit codes (sysexits.h; DESIGN.md). */
 #define SM_EX_USAGE 64

@@ -46,6 +46,19 @@ header_line(struct sm *s, const char *p, size_t n)
 	return 0;
 }
 
+/* Length of the field name at hdr[off] (printable by construction), at
+ * most 64 for messages. */
+static int
+name_len(const struct sm *s, size_t off)
+{
+	size_t n = 0;
+
+	while (off + n < s->hlen && n < 64 && s->hdr[off + n] != ':' &&
+	       s->hdr[off + n] > ' ' && s->hdr[off + n] < 127)
+		n++;
+	return (int)n;
+}
+
 /* Note the fields whose presence matters, and check every field. */
 static void
 scan_fields(struct sm *s)
@@ -72,8 +85,8 @@ scan_fields(struct sm *s)
 			s->seen |= SM_H_RESENT;
 	}
 	if (e != HEADER_END)
-		sm_fail(s, SM_EX_DATAERR, "message header at byte %zu: %s",
-		        epos, header_strerror(e));
+		sm_fail(s, SM_EX_DATAERR, "%.*s: header: %s", name_len(s, epos),
+		        s->hdr + epos, header_strerror(e));
 }
 
 void
@@ -101,18 +114,18 @@ sm_read_header(struct sm *s)
 	scan_fields(s);
 }
 
-static int
+static void
 add_rcpt(struct sm *s, const char *a)
 {
 	char *copy;
 
+	if (s->rcpts.n >= SM_RCPT_MAX)
+		sm_fail(s, SM_EX_DATAERR, "more than %d recipients",
+		        SM_RCPT_MAX);
 	if (s->rcpts.n == s->rcpts.cap) {
 		size_t cap = s->rcpts.cap ? 2 * s->rcpts.cap : 16;
 		char **v;
 
-		if (s->rcpts.n >= SM_RCPT_MAX)
-			sm_fail(s, SM_EX_DATAERR, "more than %d recipients",
-			        SM_RCPT_MAX);
 		v = realloc(s->rcpts.v, cap * sizeof *v);
 		if (!v)
 			sm_fail(s, SM_EX_TEMPFAIL, "out of memory");
@@ -123,7 +136,6 @@ add_rcpt(struct sm *s, const char *a)
 	if (!copy)
 		sm_fail(s, SM_EX_TEMPFAIL, "out of memory");
 	s->rcpts.v[s->rcpts.n++] = copy;
-	return 0;
 }
 
 /* Parse and normalise one addr-spec; a bare name gets @myorigin

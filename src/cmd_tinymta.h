@@ -6,5 +6,15 @@
 #define TINYMTA_CMD_TINYMTA_H
 
 int tinymta_check_main(int argc, char **argv);
+int tinymta_start_main(int argc, char **argv);
+int tinymta_start_fg_main(int argc, char **argv);
+int tinymta_stop_main(int argc, char **argv);
+int tinymta_reload_main(int argc, char **argv);
+int tinymta_status_main(int argc, char **argv);
+int tinymta_flush_main(int argc, char **argv);
+/* Roles the master starts (not for people; hidden from --help). */
+int tinymta_pickup_main(int argc, char **argv);
+int tinymta_qmgr_main(int argc, char **argv);
+int tinymta_local_main(int argc, char **argv);
 
 #endif

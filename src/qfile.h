@@ -191,6 +191,11 @@ struct qfile_reader {
  * (QFILE_ERR_IO: errno is set); the fd is closed. 0 or -1. */
 int qfile_open(struct qfile_reader *r, const char *path, int rw,
                enum qfile_err *err, char *where, size_t wherecap);
+/* The same for an open descriptor (read from offset 0; reads use
+ * pread, so the offset is not relied on afterwards). Takes ownership of
+ * fd: it is closed on failure and by qfile_close. */
+int qfile_open_fd(struct qfile_reader *r, int fd, int rw, enum qfile_err *err,
+		  char *where, size_t wherecap);
 void qfile_close(struct qfile_reader *r);
 /* Attribute i / recipient i (0-based) of an opened file; 0 or -1 (errno:
  * ENOENT past the end, ERANGE when a buffer is too small, EBADMSG when

@@ -126,21 +126,33 @@ check_fd(int fd, struct qfile_info *info, char *where, size_t wcap)
 
 int
 qfile_open(struct qfile_reader *r, const char *path, int rw,
-           enum qfile_err *err, char *where, size_t wherecap)
+	   enum qfile_err *err, char *where, size_t wherecap)
 {
-	struct stat st;
-	enum qfile_err e;
 	int fd;
 
 	memset(r, 0, sizeof *r);
 	r->fd = -1;
 	set_where(where, wherecap, "");
 	fd = io_open(path, (rw ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK,
-	             0);
+		     0);
 	if (fd < 0) {
 		set_where(where, wherecap, "open");
 		return open_fail(fd, err, QFILE_ERR_IO);
 	}
+	return qfile_open_fd(r, fd, rw, err, where, wherecap);
+}
+
+int
+qfile_open_fd(struct qfile_reader *r, int fd, int rw, enum qfile_err *err,
+	      char *where, size_t wherecap)
+{
+	struct stat st;
+	enum qfile_err e;
+
+	(void)rw; /* the descriptor's own mode decides */
+	memset(r, 0, sizeof *r);
+	r->fd = -1;
+	set_where(where, wherecap, "");
 	if (fstat(fd, &st) < 0) {
 		set_where(where, wherecap, "fstat");
 		return open_fail(fd, err, QFILE_ERR_IO);
@@ -148,6 +160,10 @@ qfile_open(struct qfile_reader *r, const char *path, int rw,
 	if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
 		set_where(where, wherecap, "not a regular file");
+		return open_fail(fd, err, QFILE_ERR_IO);
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		set_where(where, wherecap, "lseek");
 		return open_fail(fd, err, QFILE_ERR_IO);
 	}
 	e = check_fd(fd, &r->info, where, wherecap);

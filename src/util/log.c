@@ -76,6 +76,14 @@ log_set_syslog_name(const char *syslog_name)
 	make_ident();
 }
 
+void
+log_set_fd(int fd)
+{
+	if (L.fd > 2 && L.fd != fd)
+		close(L.fd);
+	L.fd = fd;
+}
+
 int
 log_set_file(const char *path)
 {
@@ -86,7 +94,7 @@ log_set_file(const char *path)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -1;
-	if (L.fd >= 0)
+	if (L.fd > 2)
 		close(L.fd);
 	L.fd = fd;
 	return 0;

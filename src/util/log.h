@@ -17,6 +17,8 @@ void log_init(const char *name, int sinks);
 void log_set_name(const char *name);
 /* syslog_name (default "tinymta"): the part before the slash. */
 void log_set_syslog_name(const char *syslog_name);
+/* Log to an already open descriptor (LOG_TO_FILE sink). */
+void log_set_fd(int fd);
 /* maillog_file; returns -1 with errno when it cannot be opened. */
 int log_set_file(const char *path);
 void log_set_verbose(int verbose);

@@ -338,6 +338,14 @@ def test_canonical(sp):
     q = ok_run(sp, "existing", "a@example.com", input=msg)
     if q:
         check(q.content == msg, "nothing added when present", q.content)
+    # a CR at the very end of the 64 KiB input buffer: held for its LF
+    for tail, want in ((b"\r\n", b"\n"), (b"\ry\n", b"\ry\n"),
+                       (b"\r\r\n", b"\r\n")):
+        q = ok_run(sp, "CR at the buffer end", "a@example.com",
+                   input=b"x" * 65535 + tail + b"z\r\n")
+        if q:
+            check(q.body() == b"x" * 65535 + want + b"z\n",
+                  "CR at the buffer end stored right", repr(tail))
     long_line = b"x" * 200000 + b"\r\n"
     q = ok_run(sp, "long line", "a@example.com",
                input=b"Subject: s\n\n" + long_line + b".\r\n")
@@ -391,9 +399,23 @@ def test_data_errors(sp):
     nothing_left(sp, "big header")
     r = sp.run("a@example.com",
                input=b"X-Long: " + b"b" * 110000 + b"\n\nx\n")
-    check(r.returncode == 65 and "longer than 102400" in err(r),
+    check(r.returncode == 65 and "X-Long: header: header field longer "
+          "than 102400" in err(r),
           "field over 102400: 65", err(r))
     nothing_left(sp, "long field")
+
+
+def test_rcpt_limit(sp):
+    """SM_RCPT_MAX (20000) recipients pass, one more is refused."""
+    many = [f"u{i}@x.example" for i in range(20000)]
+    q = ok_run(sp, "20000 recipients", *many)
+    if q:
+        check(len(q.addrs) == 20000 and q.addrs[-1] == "u19999@x.example",
+              "20000 stored in order")
+    r = sp.run(*many, "one@more.example", input=MSG)
+    check(r.returncode == 65 and "more than 20000 recipients" in err(r),
+          "20001 recipients: 65", err(r))
+    nothing_left(sp, "too many recipients")
 
 
 def test_size_limit():
@@ -628,7 +650,7 @@ def main():
         for t in (test_basic, test_extract, test_resent, test_dedup_and_bare,
                   test_flags, test_usage, test_canonical, test_data_errors,
                   test_signal, test_unprivileged, test_pickup_poke, test_modes,
-                  test_fsync, test_speed):
+                  test_fsync, test_rcpt_limit, test_speed):
             t(sp)
     finally:
         sp.cleanup()

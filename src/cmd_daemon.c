@@ -1,0 +1,261 @@
+/*
+ * cmd_daemon.c - `tinymta start | start-fg [-v] | stop | reload | status
+ * [--json] | flush`: the init-script face of the master. Runs as the
+ * invoking user (root on a device; mail_owner for the web UI's reload,
+ * flush and status). Exit codes are DESIGN.md's (LSB for status).
+ */
+#include "cmd_tinymta.h"
+#include "conf.h"
+#include "ctl_client.h"
+#include "master.h"
+#include "util/io.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REPLY_MAX 8192
+
+/* Load main.cf; print errors. The queue directory goes to qdir[cap]. */
+static int
+config(char *qdir, size_t cap, int quiet)
+{
+	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf *c = conf_new(conf_config_dir());
+	int r = -1;
+
+	if (ps && c && conf_load(c, ps) == 0) {
+		str_copy(qdir, cap, conf_get(c, "queue_directory"));
+		r = 0;
+	} else if (ps && !quiet) {
+		for (size_t i = 0; i < ps->n; i++)
+			if (ps->v[i].severity == CONF_SEV_ERROR)
+				fprintf(stderr, "tinymta: error: %s, line %u: %s\n",
+					ps->v[i].file, ps->v[i].line,
+					ps->v[i].message);
+		fprintf(stderr, "tinymta: fatal: configuration errors; "
+				"see `tinymta check`\n");
+	}
+	if (c)
+		conf_free(c);
+	free(ps);
+	return r;
+}
+
+static int
+verbose_flag(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-v") != 0) {
+			fprintf(stderr, "tinymta: usage: %s [-v]\n", argv[0]);
+			return -1;
+		}
+	}
+	return argc > 1;
+}
+
+static int
+already_running(const char *qdir)
+{
+	long pid = 0;
+
+	if (ctl_master_running(qdir, &pid) != 1)
+		return 0;
+	printf("tinymta: the mail system is already running (pid %ld)\n",
+	       pid);
+	return 1;
+}
+
+int
+tinymta_start_fg_main(int argc, char **argv)
+{
+	char qdir[512];
+	int v = verbose_flag(argc, argv);
+
+	if (v < 0)
+		return 64;
+	if (config(qdir, sizeof qdir, 0) < 0)
+		return 78;
+	if (already_running(qdir))
+		return 0;
+	return master_run(1, v, -1);
+}
+
+/* In the background child: detach and run the master. */
+static _Noreturn void
+daemon_child(int ready_w, int verbose)
+{
+	int null = io_open("/dev/null", O_RDWR, 0);
+
+	if (setsid() < 0 || null < 0 || dup2(null, 0) < 0 ||
+	    dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(71);
+	if (null > 2)
+		io_close(null);
+	_exit(master_run(0, verbose, ready_w));
+}
+
+static int
+wait_started(int ready_r, pid_t child)
+{
+	char buf[16] = "";
+	struct pollfd p = {ready_r, POLLIN, 0};
+	int status;
+
+	if (poll(&p, 1, 15000) > 0 && io_read(ready_r, buf, sizeof buf - 1) > 0) {
+		if (strncmp(buf, "ok", 2) == 0) {
+			printf("tinymta: starting the mail system\n");
+			return 0;
+		}
+		if (strncmp(buf, "running", 7) == 0) {
+			printf("tinymta: the mail system is already running\n");
+			return 0;
+		}
+	}
+	if (waitpid(child, &status, WNOHANG) == child && WIFEXITED(status)) {
+		fprintf(stderr, "tinymta: fatal: the mail system did not start "
+				"(exit %d); see the mail log\n",
+			WEXITSTATUS(status));
+		return WEXITSTATUS(status) ? WEXITSTATUS(status) : 70;
+	}
+	fprintf(stderr, "tinymta: fatal: the mail system did not start in "
+			"time; see the mail log\n");
+	return 70;
+}
+
+int
+tinymta_start_main(int argc, char **argv)
+{
+	char qdir[512];
+	int v = verbose_flag(argc, argv), pfd[2];
+	pid_t pid;
+
+	if (v < 0)
+		return 64;
+	if (config(qdir, sizeof qdir, 0) < 0)
+		return 78;
+	if (already_running(qdir))
+		return 0;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		perror("tinymta: pipe");
+		return 71;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		perror("tinymta: fork");
+		return 71;
+	}
+	if (pid == 0) {
+		io_close(pfd[0]);
+		daemon_child(pfd[1], v);
+	}
+	io_close(pfd[1]);
+	return wait_started(pfd[0], pid);
+}
+
+/* Send a request; prints and maps "not running" and "ERR" replies. */
+static int
+request(const char *req, char *reply, size_t cap, int not_running_exit)
+{
+	char qdir[512];
+
+	if (config(qdir, sizeof qdir, 0) < 0)
+		return 78;
+	if (ctl_request(qdir, req, reply, cap) < 0) {
+		if (errno == ENOENT || errno == ECONNREFUSED) {
+			if (not_running_exit >= 0)
+				printf("tinymta: the mail system is not "
+				       "running\n");
+			return not_running_exit >= 0 ? not_running_exit : 3;
+		}
+		fprintf(stderr, "tinymta: fatal: %s/public/control: %s\n", qdir,
+			strerror(errno));
+		return errno == EACCES ? 77 : 75;
+	}
+	if (strncmp(reply, "ERR ", 4) == 0) {
+		int code = (int)strtol(reply + 4, NULL, 10);
+
+		fprintf(stderr, "tinymta: fatal: %s", reply + 8);
+		return code > 0 ? code : 70;
+	}
+	return 0;
+}
+
+int
+tinymta_stop_main(int argc, char **argv)
+{
+	char reply[REPLY_MAX], qdir[512];
+	int r;
+
+	(void)argv;
+	if (argc > 1)
+		return 64;
+	r = request("stop", reply, sizeof reply, 0);
+	if (r != 0 || strncmp(reply, "OK", 2) != 0)
+		return r;
+	if (config(qdir, sizeof qdir, 1) < 0)
+		return 78;
+	for (int i = 0; i < 600 && ctl_master_running(qdir, NULL) == 1; i++)
+		poll(NULL, 0, 50);
+	if (ctl_master_running(qdir, NULL) == 1) {
+		fprintf(stderr, "tinymta: warning: still stopping after 30 s\n");
+		return 75;
+	}
+	printf("tinymta: stopping the mail system\n");
+	return 0;
+}
+
+int
+tinymta_reload_main(int argc, char **argv)
+{
+	char reply[REPLY_MAX];
+	int r;
+
+	(void)argv;
+	if (argc > 1)
+		return 64;
+	r = request("reload", reply, sizeof reply, 1);
+	if (r == 0)
+		printf("tinymta: refreshing the mail system\n");
+	return r;
+}
+
+int
+tinymta_flush_main(int argc, char **argv)
+{
+	char reply[REPLY_MAX];
+
+	(void)argv;
+	if (argc > 1)
+		return 64;
+	return request("flush", reply, sizeof reply, 75);
+}
+
+int
+tinymta_status_main(int argc, char **argv)
+{
+	char reply[REPLY_MAX];
+	int json = argc > 1 && strcmp(argv[1], "--json") == 0, r;
+
+	if (argc > 2 || (argc == 2 && !json)) {
+		fprintf(stderr, "tinymta: usage: status [--json]\n");
+		return 64;
+	}
+	r = request("status", reply, sizeof reply, json ? -1 : 3);
+	if (r == 3 && json)
+		printf("{\"running\": false}\n");
+	if (r != 0)
+		return r;
+	if (json)
+		fputs(reply + 3, stdout);
+	else
+		printf("tinymta: the mail system is running: %s", reply + 3);
+	return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * master.h - the master process (root): reads the configuration, owns the
+ * pid file and the control socket, starts pickup and qmgr as mail_owner
+ * (fork + re-exec of this binary), restarts them when they die
+ * (rate-limited), and spawns delivery agents as the users qmgr names.
+ * It never reads a message: it only passes descriptors along.
+ */
+#ifndef TINYMTA_MASTER_H
+#define TINYMTA_MASTER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "conf.h"
+
+#define MASTER_AGENTS_MAX 256
+
+enum master_kid_role { KID_PICKUP, KID_QMGR, KID_COUNT };
+
+struct master_kid {
+	const char *role; /* "pickup", "qmgr" */
+	pid_t pid;        /* 0 when not running */
+	int link;         /* our end of its SOCK_SEQPACKET pair, or -1 */
+	time_t started;
+	time_t next_start; /* restart not before (rate limit) */
+	unsigned quick_deaths;
+};
+
+struct master {
+	struct conf *conf;
+	char cfgdir[512];
+	char qdir[512];
+	char exe[512];
+	uid_t uid; /* mail_owner */
+	gid_t gid;
+	int ctl;        /* listening control socket, public/control */
+	int pidfd;      /* locked pid file */
+	int sigpipe[2]; /* self-pipe: signal numbers */
+	struct master_kid kids[KID_COUNT];
+	pid_t agents[MASTER_AGENTS_MAX];
+	size_t nagents;
+	time_t started;
+	int verbose;
+	int foreground;
+	int stopping;
+};
+
+/* master.c */
+int master_run(int foreground, int verbose, int ready_fd);
+/* master_kids.c */
+void master_kids_start(struct master *m);
+void master_kids_reap(struct master *m);
+void master_kids_stop(struct master *m);
+void master_kid_input(struct master *m, enum master_kid_role k);
+int master_kid_send(struct master *m, enum master_kid_role k, unsigned type,
+		    const char *const *fields, size_t nfields);
+/* Wait up to ms for an IPC_REPLY from kid k (other frames are handled). */
+int master_kid_reply(struct master *m, enum master_kid_role k, char *out,
+		     size_t cap, int ms);
+time_t master_kids_next_event(const struct master *m);
+/* master_ctl.c */
+int master_ctl_open(struct master *m);
+void master_ctl_accept(struct master *m);
+int master_reload(struct master *m, char *why, size_t cap);
+
+#endif

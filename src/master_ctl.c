@@ -1,0 +1,250 @@
+/*
+ * master_ctl.c - the control socket public/control: `tinymta status`,
+ * `reload`, `flush`, `stop` and `postqueue -f/-s/-i` talk to the master
+ * here. One request line per connection ("status", "reload", "flush [SITE]",
+ * "deliver ID", "wakeup", "stop"), answered by "OK" or "ERR CODE text" and
+ * an optional body, then the master closes. Peers are checked with
+ * SO_PEERCRED: root, mail_owner or the master's own uid.
+ */
+#define _GNU_SOURCE /* struct ucred */
+#include "ipc.h"
+#include "master.h"
+#include "qfile.h"
+#include "util/clock.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CTL_LINE_MAX 512
+#define CTL_REPLY_MAX 8192
+
+static const char *const queue_names[] = {"maildrop", "incoming", "active",
+					  "deferred", "hold",     "corrupt"};
+
+int
+master_ctl_open(struct master *m)
+{
+	struct sockaddr_un sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/public/control",
+		     m->qdir) >= (int)sizeof sa.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (unlink(sa.sun_path) < 0 && errno != ENOENT)
+		return -1;
+	m->ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (m->ctl < 0)
+		return -1;
+	if (bind(m->ctl, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(m->ctl, 16) < 0)
+		return -1;
+	if (geteuid() == 0 && chown(sa.sun_path, m->uid, m->gid) < 0)
+		return -1;
+	return chmod(sa.sun_path, 0600);
+}
+
+/* Count one queue directory; *oldest gets the oldest mtime seen. */
+static long
+count_queue(const char *qdir, const char *name, time_t *oldest)
+{
+	char path[700];
+	DIR *d;
+	struct dirent *e;
+	long n = 0;
+
+	if (snprintf(path, sizeof path, "%s/%s", qdir, name) >=
+	    (int)sizeof path)
+		return 0;
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (e->d_name[0] == '.' || !qfile_id_valid(e->d_name))
+			continue;
+		n++;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+			    0 &&
+		    (*oldest == 0 || st.st_mtime < *oldest))
+			*oldest = st.st_mtime;
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+status_json(struct master *m, char *out, size_t cap)
+{
+	char queues[400] = "", q[80], fromq[CTL_REPLY_MAX / 2];
+	time_t oldest = 0, now = time(NULL);
+
+	for (size_t i = 0; i < sizeof queue_names / sizeof queue_names[0];
+	     i++) {
+		long n = count_queue(m->qdir, queue_names[i], &oldest);
+
+		snprintf(q, sizeof q, "%s\"%s\": %ld", i ? ", " : "",
+			 queue_names[i], n);
+		str_append(queues, sizeof queues, q);
+	}
+	if (master_kid_send(m, KID_QMGR, IPC_STATUS, NULL, 0) < 0 ||
+	    master_kid_reply(m, KID_QMGR, fromq, sizeof fromq, 500) < 0)
+		snprintf(fromq, sizeof fromq,
+			 "\"deliveries_active\": %zu, \"destinations\": []",
+			 m->nagents);
+	snprintf(out, cap,
+		 "{\"running\": true, \"pid\": %ld, \"uptime_s\": %lld, "
+		 "\"version\": \"%s\", \"clock_set\": %s, \"queues\": {%s}, "
+		 "\"oldest_age_s\": %lld, %s}\n",
+		 (long)getpid(), (long long)(now - m->started),
+		 TINYMTA_VERSION, clock_is_set() ? "true" : "false", queues,
+		 (long long)(oldest && now > oldest ? now - oldest : 0), fromq);
+}
+
+int
+master_reload(struct master *m, char *why, size_t cap)
+{
+	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf *c = conf_new(m->cfgdir);
+	int r = -1;
+
+	str_copy(why, cap, "out of memory");
+	if (ps && c && conf_load(c, ps) == 0) {
+		conf_free(m->conf);
+		m->conf = c;
+		c = NULL;
+		for (int k = 0; k < KID_COUNT; k++)
+			master_kid_send(m, (enum master_kid_role)k, IPC_RELOAD,
+					NULL, 0);
+		log_info("reload -- version %s, configuration %s",
+			 TINYMTA_VERSION, m->cfgdir);
+		r = 0;
+	} else if (ps) {
+		for (size_t i = 0; i < ps->n; i++)
+			if (ps->v[i].severity == CONF_SEV_ERROR) {
+				snprintf(why, cap, "%s, line %u: %s",
+					 ps->v[i].file, ps->v[i].line,
+					 ps->v[i].message);
+				break;
+			}
+	}
+	if (c)
+		conf_free(c);
+	free(ps);
+	return r;
+}
+
+static int
+peer_allowed(struct master *m, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return 0;
+	return cr.uid == 0 || cr.uid == m->uid || cr.uid == geteuid();
+}
+
+/* Read one request line with a deadline; 0, or -1. */
+static int
+read_line(int fd, char *line, size_t cap)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t r;
+
+		if (poll(&p, 1, 2000) <= 0)
+			return -1;
+		r = io_read(fd, line + n, cap - 1 - n);
+		if (r <= 0)
+			return -1;
+		n += (size_t)r;
+		line[n] = '\0';
+		char *nl = memchr(line, '\n', n);
+		if (nl) {
+			*nl = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+forward(struct master *m, unsigned type, const char *arg, char *reply,
+	size_t cap)
+{
+	const char *f[] = {arg ? arg : ""};
+
+	if (master_kid_send(m, KID_QMGR, type, f, 1) < 0)
+		snprintf(reply, cap, "ERR 75 queue manager not running\n");
+	else
+		str_copy(reply, cap, "OK\n");
+}
+
+static void
+dispatch(struct master *m, char *line, char *reply, size_t cap)
+{
+	char *arg = strchr(line, ' '), why[400];
+
+	if (arg)
+		*arg++ = '\0';
+	if (strcmp(line, "status") == 0) {
+		str_copy(reply, cap, "OK\n");
+		status_json(m, reply + 3, cap - 3);
+	} else if (strcmp(line, "reload") == 0) {
+		if (master_reload(m, why, sizeof why) == 0)
+			str_copy(reply, cap, "OK\n");
+		else
+			snprintf(reply, cap, "ERR 78 %s\n", why);
+	} else if (strcmp(line, "flush") == 0) {
+		forward(m, IPC_FLUSH, arg, reply, cap);
+	} else if (strcmp(line, "deliver") == 0 && arg &&
+		   qfile_id_valid(arg)) {
+		forward(m, IPC_DELIVER_ID, arg, reply, cap);
+	} else if (strcmp(line, "wakeup") == 0) {
+		forward(m, IPC_WAKEUP, NULL, reply, cap);
+	} else if (strcmp(line, "stop") == 0) {
+		m->stopping = 1;
+		str_copy(reply, cap, "OK\n");
+	} else {
+		str_copy(reply, cap, "ERR 64 unknown request\n");
+	}
+}
+
+void
+master_ctl_accept(struct master *m)
+{
+	char line[CTL_LINE_MAX], reply[CTL_REPLY_MAX];
+	int fd = accept4(m->ctl, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (!peer_allowed(m, fd)) {
+		str_copy(reply, sizeof reply, "ERR 77 permission denied\n");
+	} else if (read_line(fd, line, sizeof line) < 0) {
+		io_close(fd);
+		return;
+	} else {
+		dispatch(m, line, reply, sizeof reply);
+	}
+	if (io_write_all(fd, reply, strlen(reply)) < 0)
+		log_debug("control reply: %s", strerror(errno));
+	io_close(fd);
+}

@@ -1,0 +1,14 @@
+/*
+ * pickup.h - state of the pickup role (see pickup.c).
+ */
+#ifndef TINYMTA_PICKUP_H
+#define TINYMTA_PICKUP_H
+
+#include "queue.h"
+
+struct pickup {
+	char qdir[QUEUE_DIR_MAX];
+	char path[QUEUE_PATH_MAX]; /* the maildrop file at hand */
+};
+
+#endif

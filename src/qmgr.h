@@ -1,0 +1,89 @@
+/*
+ * qmgr.h - the queue manager (runs as mail_owner): moves messages from
+ * incoming/ (new mail first) and, when there is room, from deferred/ (when
+ * their time has come) into active/, resolves their recipients, asks the
+ * master for delivery agents, records each recipient's result in place,
+ * and finishes each message: removed when every recipient is done (after
+ * any bounce was queued), or deferred with doubling backoff.
+ * The active queue is the only one held in memory, bounded by
+ * qmgr_message_active_limit.
+ */
+#ifndef TINYMTA_QMGR_H
+#define TINYMTA_QMGR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "qfile.h"
+#include "queue.h"
+#include "resolve.h"
+#include "role.h"
+
+#define QMGR_BATCH 10 /* items per local agent (LOCAL_ITEMS) */
+#define QMGR_JOBS_MAX 64
+
+/* Per-recipient state while the message is active. */
+struct qrcpt {
+	uint16_t pending; /* deliveries in flight or waiting */
+	uint8_t worst;    /* QFILE_RCPT_* worst so far this round */
+	uint8_t done;     /* already delivered or bounced before this round */
+};
+
+struct qmsg {
+	char id[QFILE_ID_MAX];
+	struct qfile_reader r; /* opened read-write, for in-place updates */
+	struct qrcpt *rc;
+	size_t nrcpt;
+	unsigned pending; /* sum of rc[].pending */
+	int bounced_now;  /* a recipient bounced this round: DSN due */
+	int deferred_now;
+	struct qmsg *next; /* active list */
+};
+
+/* One delivery waiting for, or given to, an agent. */
+struct qwork {
+	struct qmsg *m;
+	unsigned idx; /* recipient index */
+	enum resolve_kind kind;
+	char *user, *target, *addr; /* malloc'd copies */
+	struct qwork *next;
+};
+
+struct qjob {
+	int pipe;       /* read end of the result pipe; -1 when free */
+	char buf[4096]; /* partial result lines */
+	size_t blen;
+	struct qwork *work[QMGR_BATCH];
+	struct qmsg *slot[QMGR_BATCH]; /* message of descriptor 3 + slot */
+	size_t nwork, nslot;
+	char target[1024]; /* the mailbox this job writes */
+};
+
+struct qmgr {
+	struct role role;
+	char qdir[QUEUE_DIR_MAX];
+	struct qmsg *active;
+	size_t nactive;
+	struct qwork *todo, **todo_tail;
+	struct qjob jobs[QMGR_JOBS_MAX];
+	size_t njobs;
+	time_t next_deferred_scan;
+	int flush;        /* retry deferred mail regardless of its time */
+	int scan_incoming; /* a wake-up came */
+	struct resolved res[RESOLVE_MAX];
+};
+
+/* qmgr_msg.c */
+int qmgr_activate(struct qmgr *q, const char *from, const char *id);
+void qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx,
+		     int status, const char *dsn, const char *text);
+void qmgr_msg_maybe_done(struct qmgr *q, struct qmsg *m);
+/* qmgr_job.c */
+void qmgr_dispatch(struct qmgr *q);
+void qmgr_job_input(struct qmgr *q, struct qjob *j);
+size_t qmgr_jobs_busy(const struct qmgr *q);
+/* bounce.c */
+int bounce_create(struct qmgr *q, struct qmsg *m);
+
+#endif

@@ -1,0 +1,347 @@
+/*
+ * qmgr_msg.c - one message in the active queue: activation (move into
+ * active/, validate, resolve each recipient), per-recipient results
+ * written in place, and the end of a round: removal, bounce, or deferral
+ * with doubling backoff. Runs as mail_owner; queue files are validated by
+ * qfile_open before anything in them is used, and a damaged one moves to
+ * corrupt/.
+ */
+#include "qmgr.h"
+#include "util/clock.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int
+severity(int status)
+{
+	return status == QFILE_RCPT_BOUNCED	 ? 2
+	       : status == QFILE_RCPT_DEFERRED ? 1
+					       : 0;
+}
+
+static void
+add_work(struct qmgr *q, struct qmsg *m, unsigned idx,
+	 const struct resolved *r)
+{
+	struct qwork *w = calloc(1, sizeof *w);
+
+	if (w) {
+		w->user = strdup(r->user);
+		w->target = strdup(r->target);
+		w->addr = strdup(r->addr);
+	}
+	if (!w || !w->user || !w->target || !w->addr) {
+		if (w) {
+			free(w->user);
+			free(w->target);
+			free(w->addr);
+		}
+		free(w);
+		qmgr_msg_result(q, m, idx, QFILE_RCPT_DEFERRED, "4.3.0",
+				"out of memory");
+		return;
+	}
+	w->m = m;
+	w->idx = idx;
+	w->kind = r->kind;
+	m->rc[idx].pending++;
+	m->pending++;
+	*q->todo_tail = w;
+	q->todo_tail = &w->next;
+}
+
+/* An immediate result (no agent): counts as one delivery, logged here. */
+static void
+now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
+	   const char *dsn, const char *text)
+{
+	struct qfile_rcpt rc;
+	double delay = difftime(time(NULL), (time_t)m->r.info.arrival);
+
+	if (qfile_rcpt(&m->r, idx, &rc) == 0)
+		log_info("%s: to=<%s>, relay=none, delay=%.0f, dsn=%s, "
+			 "status=%s (%s)",
+			 m->id, rc.addr, delay < 0 ? 0 : delay, dsn,
+			 status == QFILE_RCPT_BOUNCED ? "bounced" : "deferred",
+			 text);
+	m->rc[idx].pending++;
+	m->pending++;
+	qmgr_msg_result(q, m, idx, status, dsn, text);
+}
+
+static void
+route(struct qmgr *q, struct qmsg *m, unsigned idx, const char *rcpt)
+{
+	size_t n = 0;
+
+	resolve_rcpt(q->role.conf, rcpt, q->res, RESOLVE_MAX, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct resolved *r = &q->res[i];
+
+		switch (r->kind) {
+		case RES_MAILBOX:
+		case RES_PIPE:
+		case RES_FILE:
+			add_work(q, m, idx, r);
+			break;
+		case RES_REMOTE:
+			now_result(q, m, idx, QFILE_RCPT_DEFERRED, "4.4.1",
+				   "delivery to other domains (relayhost or "
+				   "MX) is not available in this version");
+			break;
+		case RES_BOUNCE:
+			now_result(q, m, idx, QFILE_RCPT_BOUNCED, r->dsn,
+				   r->reason);
+			break;
+		case RES_DEFER:
+			now_result(q, m, idx, QFILE_RCPT_DEFERRED, r->dsn,
+				   r->reason);
+			break;
+		}
+	}
+	if (n == 0)
+		now_result(q, m, idx, QFILE_RCPT_BOUNCED, "5.1.1",
+			   "recipient resolved to nothing");
+}
+
+static struct qmsg *
+open_msg(struct qmgr *q, const char *id)
+{
+	struct qmsg *m = calloc(1, sizeof *m);
+	char path[QUEUE_PATH_MAX], where[300], why[400];
+	enum qfile_err err;
+
+	if (!m || queue_path(path, sizeof path, q->qdir, "active", id) < 0) {
+		free(m);
+		return NULL;
+	}
+	str_copy(m->id, sizeof m->id, id);
+	if (qfile_open(&m->r, path, 1, &err, where, sizeof where) < 0) {
+		qfile_describe(why, sizeof why, err, where, errno);
+		if (err == QFILE_ERR_IO)
+			log_warn("%s: cannot open: %s", id, why);
+		else
+			queue_quarantine(q->qdir, "active", id, why);
+		free(m);
+		return NULL;
+	}
+	m->nrcpt = m->r.info.nrcpt;
+	m->rc = calloc(m->nrcpt ? m->nrcpt : 1, sizeof *m->rc);
+	if (!m->rc) {
+		qfile_close(&m->r);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int
+qmgr_activate(struct qmgr *q, const char *from, const char *id)
+{
+	struct qfile_rcpt *rc;
+	struct qmsg *m;
+
+	if (strcmp(from, "active") != 0 &&
+	    queue_move(q->qdir, from, "active", id) < 0) {
+		if (errno != ENOENT)
+			log_warn("%s: cannot move from %s to active: %s", id,
+				 from, strerror(errno));
+		return -1;
+	}
+	m = open_msg(q, id);
+	rc = malloc(sizeof *rc);
+	if (!m || !rc) {
+		free(rc);
+		return -1;
+	}
+	m->next = q->active;
+	q->active = m;
+	q->nactive++;
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", id,
+		 m->r.info.sender, (unsigned long long)m->r.info.file_size,
+		 m->nrcpt);
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		if (qfile_rcpt(&m->r, i, rc) < 0) {
+			now_result(q, m, (unsigned)i, QFILE_RCPT_DEFERRED,
+				   "4.3.0", "cannot read recipient");
+		} else if (rc->status == QFILE_RCPT_DELIVERED ||
+			   rc->status == QFILE_RCPT_BOUNCED) {
+			m->rc[i].done = 1;
+		} else {
+			route(q, m, (unsigned)i, rc->addr);
+		}
+	}
+	free(rc);
+	qmgr_msg_maybe_done(q, m);
+	return 0;
+}
+
+static void
+store(struct qmsg *m, unsigned idx, int status, const char *dsn,
+      const char *text)
+{
+	struct qfile_rcpt rc;
+	char reason[QFILE_REASON_MAX + 1];
+
+	snprintf(reason, sizeof reason, "%s %s", dsn, text);
+	if (qfile_rcpt(&m->r, idx, &rc) < 0 ||
+	    qfile_set_rcpt(&m->r, &rc, status, reason) < 0)
+		log_error("%s: cannot record status of recipient %u: %s",
+			  m->id, idx, strerror(errno));
+}
+
+void
+qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
+		const char *dsn, const char *text)
+{
+	struct qrcpt *r;
+
+	if (idx >= m->nrcpt || m->rc[idx].pending == 0)
+		return;
+	r = &m->rc[idx];
+	if (status == QFILE_RCPT_BOUNCED &&
+	    conf_bool(q->role.conf, "soft_bounce")) {
+		status = QFILE_RCPT_DEFERRED;
+		dsn = "4.0.0"; /* soft_bounce: 5xx becomes 4xx */
+	}
+	if (severity(status) > severity(r->worst) ||
+	    (r->worst == 0 && status != QFILE_RCPT_DELIVERED)) {
+		r->worst = (uint8_t)status;
+		store(m, idx, status, dsn, text);
+	}
+	r->pending--;
+	m->pending--;
+	if (r->pending == 0 && r->worst == QFILE_RCPT_PENDING)
+		store(m, idx, QFILE_RCPT_DELIVERED, "2.0.0", "delivered");
+	if (r->worst == QFILE_RCPT_BOUNCED)
+		m->bounced_now = 1;
+	if (r->worst == QFILE_RCPT_DEFERRED)
+		m->deferred_now = 1;
+}
+
+static void
+unlink_active(struct qmgr *q, struct qmsg *m)
+{
+	char path[QUEUE_PATH_MAX];
+
+	if (queue_path(path, sizeof path, q->qdir, "active", m->id) == 0 &&
+	    unlink(path) == 0)
+		log_info("%s: removed", m->id);
+	else
+		log_error("%s: cannot remove: %s", m->id, strerror(errno));
+}
+
+/* Every recipient not done is bounced: the message is too old. */
+static int
+expired(struct qmgr *q, struct qmsg *m)
+{
+	int64_t age = (int64_t)time(NULL) - (int64_t)m->r.info.arrival;
+	long long life = conf_time(q->role.conf, m->r.info.sender[0]
+							 ? "maximal_queue_lifetime"
+							 : "bounce_queue_lifetime");
+
+	if (!clock_is_set() || (m->r.info.flags & QFILE_FLAG_CLOCK_UNSET))
+		return 0; /* never bounce for age on an unset clock */
+	return age > life;
+}
+
+static void
+expire(struct qmsg *m)
+{
+	struct qfile_rcpt rc;
+
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		if (m->rc[i].done || qfile_rcpt(&m->r, i, &rc) < 0 ||
+		    rc.status != QFILE_RCPT_DEFERRED)
+			continue;
+		char text[QFILE_REASON_MAX + 40];
+
+		snprintf(text, sizeof text, "delivery time expired (%.190s)",
+			 rc.reason);
+		m->rc[i].worst = QFILE_RCPT_BOUNCED;
+		store(m, (unsigned)i, QFILE_RCPT_BOUNCED, "5.4.7", text);
+		log_info("%s: to=<%s>, relay=none, dsn=5.4.7, status=expired, "
+			 "returned to sender",
+			 m->id, rc.addr);
+	}
+	m->bounced_now = 1;
+	m->deferred_now = 0;
+}
+
+static void
+defer(struct qmgr *q, struct qmsg *m)
+{
+	long long minb = conf_time(q->role.conf, "minimal_backoff_time");
+	long long maxb = conf_time(q->role.conf, "maximal_backoff_time");
+	uint32_t attempts = m->r.info.attempts + 1;
+	long long wait = minb;
+	time_t now = time(NULL);
+	struct timespec ts[2];
+
+	for (uint32_t i = 1; i < attempts && wait < maxb; i++)
+		wait *= 2;
+	if (wait > maxb)
+		wait = maxb;
+	if (qfile_set_schedule(&m->r, attempts, (uint64_t)(now + wait),
+			       (uint64_t)now) < 0 ||
+	    io_fsync(m->r.fd) < 0)
+		log_error("%s: cannot record the next attempt: %s", m->id,
+			  strerror(errno));
+	/* The file's mtime is its next attempt: scans need only stat(). */
+	ts[0].tv_sec = now;
+	ts[0].tv_nsec = 0;
+	ts[1].tv_sec = now + wait;
+	ts[1].tv_nsec = 0;
+	if (futimens(m->r.fd, ts) < 0)
+		log_warn("%s: futimens: %s", m->id, strerror(errno));
+	if (queue_move(q->qdir, "active", "deferred", m->id) < 0)
+		log_error("%s: cannot move to deferred: %s", m->id,
+			  strerror(errno));
+	else
+		log_debug("%s: deferred, attempt %u, next in %lld s", m->id,
+			  attempts, wait);
+	if (q->next_deferred_scan == 0 || now + wait < q->next_deferred_scan)
+		q->next_deferred_scan = now + wait;
+}
+
+static void
+forget(struct qmgr *q, struct qmsg *m)
+{
+	for (struct qmsg **p = &q->active; *p; p = &(*p)->next)
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
+	q->nactive--;
+	qfile_close(&m->r);
+	free(m->rc);
+	free(m);
+}
+
+void
+qmgr_msg_maybe_done(struct qmgr *q, struct qmsg *m)
+{
+	if (m->pending > 0)
+		return;
+	if (m->deferred_now && expired(q, m))
+		expire(m);
+	if (m->bounced_now && bounce_create(q, m) < 0) {
+		log_error("%s: cannot queue the bounce; keeping the message",
+			  m->id);
+		m->deferred_now = 1;
+	}
+	if (m->deferred_now)
+		defer(q, m);
+	else
+		unlink_active(q, m);
+	forget(q, m);
+}

@@ -1,0 +1,456 @@
+/*
+ * resolve.c - recipient resolution (see resolve.h). Runs in qmgr as
+ * mail_owner. Untrusted input: the recipient address (from a client or a
+ * local user) and the contents of :include: files; the maps are built by
+ * the administrator.
+ */
+#include "resolve.h"
+#include "alias_parse.h"
+#include "map.h"
+#include "util/io.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct rs {
+	const struct conf *c;
+	struct resolved *out;
+	size_t cap, n;
+	char value[MAP_VALUE_MAX]; /* scratch for one map value */
+};
+
+static struct resolved *
+add(struct rs *s, enum resolve_kind kind, const char *addr)
+{
+	struct resolved *r;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->out[i].kind == kind && strcmp(s->out[i].addr, addr) == 0)
+			return NULL; /* duplicate: delivered once */
+	if (s->n >= s->cap) {
+		r = &s->out[s->cap - 1];
+		r->kind = RES_BOUNCE;
+		str_copy(r->dsn, sizeof r->dsn, "5.3.4");
+		str_copy(r->reason, sizeof r->reason,
+			 "too many recipients after alias expansion");
+		return NULL;
+	}
+	r = &s->out[s->n++];
+	memset(r, 0, sizeof *r);
+	r->kind = kind;
+	str_copy(r->addr, sizeof r->addr, addr);
+	return r;
+}
+
+static void fail(struct rs *s, enum resolve_kind kind, const char *addr,
+		 const char *dsn, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void
+fail(struct rs *s, enum resolve_kind kind, const char *addr, const char *dsn,
+     const char *fmt, ...)
+{
+	struct resolved *r = add(s, kind, addr);
+	va_list ap;
+
+	if (!r)
+		return;
+	str_copy(r->dsn, sizeof r->dsn, dsn);
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+	va_end(ap);
+}
+
+/* Split addr into local part and lowercased domain. */
+static void
+split(const char *addr, char *local, size_t lcap, char *domain, size_t dcap)
+{
+	const char *at = strrchr(addr, '@');
+
+	if (!at) {
+		str_copy(local, lcap, addr);
+		domain[0] = '\0';
+		return;
+	}
+	str_copy_n(local, lcap, addr, (size_t)(at - addr));
+	str_copy(domain, dcap, at + 1);
+	map_fold(domain, strlen(domain));
+}
+
+int
+resolve_is_local_domain(const struct conf *c, const char *domain)
+{
+	const char *cur = conf_get(c, "mydestination");
+	char d[300];
+
+	while (cur && conf_list_next(&cur, d, sizeof d))
+		if (str_eq_nocase(d, domain))
+			return 1;
+	return 0;
+}
+
+/* Look key up in every map of the list parameter; 1, 0 or -1. */
+static int
+maps_lookup(struct rs *s, const char *param, const char *key)
+{
+	const char *cur = conf_get(s->c, param);
+	char spec[MAP_PATH_MAX];
+	struct map m;
+
+	while (cur && conf_list_next(&cur, spec, sizeof spec)) {
+		int r;
+
+		if (map_open(&m, spec, 0) < 0) {
+			if (errno == ENOENT)
+				continue; /* no table built yet: no entries */
+			return -1;
+		}
+		r = map_lookup(&m, key, s->value, sizeof s->value, NULL);
+		map_close(&m);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+is_virtual_domain(struct rs *s, const char *domain)
+{
+	const char *cur = conf_get(s->c, "virtual_alias_domains");
+	char item[MAP_PATH_MAX];
+	struct map m;
+
+	while (cur && conf_list_next(&cur, item, sizeof item)) {
+		if (!strchr(item, ':') && item[0] != '/') {
+			if (str_eq_nocase(item, domain))
+				return 1;
+			continue;
+		}
+		if (map_open(&m, item, 0) < 0)
+			continue;
+		int r = map_lookup(&m, domain, s->value, sizeof s->value, NULL);
+		map_close(&m);
+		if (r == 1)
+			return 1;
+	}
+	return 0;
+}
+
+static void resolve_addr(struct rs *s, const char *addr, int depth);
+
+/* Expand a list value ("a, b c") of addresses, each resolved. */
+static void
+expand_list(struct rs *s, const char *list, const char *local, int depth)
+{
+	char item[QFILE_ADDR_MAX + 1], addr[QFILE_ADDR_MAX + 1];
+
+	while (conf_list_next(&list, item, sizeof item)) {
+		if (item[0] == '@' && local) { /* @domain @other: keep local */
+			if (snprintf(addr, sizeof addr, "%s%s", local, item) >=
+			    (int)sizeof addr) {
+				fail(s, RES_BOUNCE, item, "5.1.3",
+				     "address too long after rewriting");
+				continue;
+			}
+		} else {
+			str_copy(addr, sizeof addr, item);
+		}
+		resolve_addr(s, addr, depth + 1);
+	}
+}
+
+/* virtual_alias_maps: 1 when rewritten (or bounced), 0 when untouched. */
+static int
+virtual_step(struct rs *s, const char *addr, const char *local,
+	     const char *domain, int depth)
+{
+	char key[QFILE_ADDR_MAX + 2];
+	int r;
+
+	if (!conf_get(s->c, "virtual_alias_maps")[0])
+		return 0;
+	r = maps_lookup(s, "virtual_alias_maps", addr);
+	if (r == 0 && domain[0]) {
+		snprintf(key, sizeof key, "@%s", domain);
+		r = maps_lookup(s, "virtual_alias_maps", key);
+	}
+	if (r < 0) {
+		fail(s, RES_DEFER, addr, "4.3.0", "virtual_alias_maps: %s",
+		     strerror(errno));
+		return 1;
+	}
+	if (r == 1) {
+		char *v = strdup(s->value);
+
+		if (v) {
+			expand_list(s, v, local, depth);
+			free(v);
+		}
+		return 1;
+	}
+	if (domain[0] && is_virtual_domain(s, domain)) {
+		fail(s, RES_BOUNCE, addr, "5.1.1",
+		     "User unknown in virtual alias table");
+		return 1;
+	}
+	return 0;
+}
+
+/* The owner of the alias source file: pipes and files run as that user,
+ * never root (then default_privs). */
+static void
+alias_owner(struct rs *s, char *user, size_t cap)
+{
+	const char *cur = conf_get(s->c, "alias_maps");
+	char spec[MAP_PATH_MAX], src[MAP_PATH_MAX];
+	struct stat st;
+	struct passwd *pw;
+
+	str_copy(user, cap, conf_get(s->c, "default_privs"));
+	if (!conf_list_next(&cur, spec, sizeof spec) ||
+	    map_spec_source(spec, src, sizeof src) < 0 || stat(src, &st) < 0 ||
+	    st.st_uid == 0)
+		return;
+	pw = getpwuid(st.st_uid);
+	if (pw)
+		str_copy(user, cap, pw->pw_name);
+}
+
+static int
+allowed(struct rs *s, const char *param)
+{
+	const char *cur = conf_get(s->c, param);
+	char item[64];
+
+	while (conf_list_next(&cur, item, sizeof item))
+		if (strcmp(item, "alias") == 0)
+			return 1;
+	return 0;
+}
+
+static void expand_targets(struct rs *s, const char *addr, const char *name,
+			   const char *value, int depth);
+
+static void
+include_file(struct rs *s, const char *addr, const char *name,
+	     const char *path, int depth)
+{
+	char *text;
+	size_t len;
+
+	if (io_slurp(path, RESOLVE_INCLUDE_MAX, &text, &len) < 0) {
+		fail(s, errno == ENOENT || errno == EFBIG ? RES_BOUNCE
+							  : RES_DEFER,
+		     addr, errno == ENOENT || errno == EFBIG ? "5.3.5" : "4.3.5",
+		     ":include: file unusable: %s", path);
+		return;
+	}
+	for (char *p = text; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ','; /* one target per line, or several */
+	expand_targets(s, addr, name, text, depth + 1);
+	free(text);
+}
+
+static void
+special_target(struct rs *s, const char *addr, const struct alias_target *t,
+	       int depth)
+{
+	struct resolved *r;
+	int pipe = t->type == ALIAS_T_PIPE;
+
+	if (t->type == ALIAS_T_INCLUDE) {
+		include_file(s, addr, NULL, t->text, depth);
+		return;
+	}
+	if (!allowed(s, pipe ? "allow_mail_to_commands"
+			     : "allow_mail_to_files")) {
+		fail(s, RES_BOUNCE, addr, "5.7.1", "mail to %s is restricted",
+		     pipe ? "command" : "file");
+		return;
+	}
+	r = add(s, pipe ? RES_PIPE : RES_FILE, t->text);
+	if (!r)
+		return;
+	str_copy(r->target, sizeof r->target, t->text);
+	str_copy(r->addr, sizeof r->addr, addr);
+	alias_owner(s, r->user, sizeof r->user);
+}
+
+static void deliver_user(struct rs *s, const char *addr, const char *user,
+			 int depth);
+
+static void
+expand_targets(struct rs *s, const char *addr, const char *name,
+	       const char *value, int depth)
+{
+	const char *cur = value, *end = value + strlen(value);
+	struct alias_target t;
+	enum alias_err err;
+	int r;
+
+	while ((r = alias_value_next(&cur, end, &t, &err)) == 1) {
+		if (t.type != ALIAS_T_ADDR)
+			special_target(s, addr, &t, depth);
+		else if (name && str_eq_nocase(t.text, name))
+			deliver_user(s, addr, name, depth); /* user: user, x */
+		else
+			resolve_addr(s, t.text, depth + 1);
+	}
+	if (r < 0)
+		fail(s, RES_DEFER, addr, "4.3.0", "alias value unusable: %s",
+		     alias_strerror(err));
+}
+
+/* The mailbox of a known user, or home_mailbox under the home dir. */
+static void
+deliver_user(struct rs *s, const char *addr, const char *user, int depth)
+{
+	const char *home_mailbox = conf_get(s->c, "home_mailbox");
+	struct resolved *r;
+	struct passwd *pw = getpwnam(user);
+
+	(void)depth;
+	if (!pw) {
+		fail(s, RES_BOUNCE, addr, "5.1.1",
+		     "User unknown in local recipient table");
+		return;
+	}
+	if (pw->pw_uid == 0) {
+		fail(s, RES_DEFER, addr, "4.3.0",
+		     "%s: mail for root needs an alias (aliases: root: admin) "
+		     "or tinymta_admin_address",
+		     addr);
+		return;
+	}
+	r = add(s, RES_MAILBOX, addr);
+	if (!r)
+		return;
+	str_copy(r->user, sizeof r->user, pw->pw_name);
+	if (home_mailbox[0])
+		snprintf(r->target, sizeof r->target, "%s/%s", pw->pw_dir,
+			 home_mailbox);
+	else
+		snprintf(r->target, sizeof r->target, "%s/%s",
+			 conf_get(s->c, "mail_spool_directory"), pw->pw_name);
+}
+
+static int
+is_admin_name(const char *user)
+{
+	return str_eq_nocase(user, "root") || str_eq_nocase(user, "postmaster") ||
+	       str_eq_nocase(user, "mailer-daemon");
+}
+
+/* No alias and no such user: admin address, luser_relay, or bounce. */
+static void
+no_such_user(struct rs *s, const char *addr, const char *user, int depth)
+{
+	const char *admin = conf_get(s->c, "tinymta_admin_address");
+	const char *relay = conf_get(s->c, "luser_relay");
+
+	if (is_admin_name(user) && admin[0] && !is_admin_name(admin))
+		resolve_addr(s, admin, depth + 1);
+	else if (str_eq_nocase(user, "postmaster") ||
+		 str_eq_nocase(user, "mailer-daemon"))
+		resolve_addr(s, "root", depth + 1);
+	else if (relay[0])
+		resolve_addr(s, relay, depth + 1);
+	else
+		fail(s, RES_BOUNCE, addr, "5.1.1",
+		     "User unknown in local recipient table");
+}
+
+static void
+resolve_local(struct rs *s, const char *addr, const char *local0, int depth)
+{
+	const char *delim = conf_get(s->c, "recipient_delimiter");
+	char local[QFILE_ADDR_MAX + 1], base[QFILE_ADDR_MAX + 1];
+	int r;
+
+	str_copy(local, sizeof local, local0);
+	map_fold(local, strlen(local));
+	str_copy(base, sizeof base, local);
+	if (delim[0]) /* user+tag: the user is "user" */
+		base[strcspn(base, delim)] = '\0';
+	r = maps_lookup(s, "alias_maps", local);
+	if (r == 0 && strcmp(base, local) != 0)
+		r = maps_lookup(s, "alias_maps", base);
+	if (r < 0) {
+		fail(s, RES_DEFER, addr, "4.3.0", "alias_maps: %s",
+		     strerror(errno));
+		return;
+	}
+	if (r == 1) {
+		char *v = strdup(s->value);
+
+		if (v)
+			expand_targets(s, addr, base, v, depth);
+		free(v);
+		return;
+	}
+	errno = 0;
+	if (getpwnam(base))
+		deliver_user(s, addr, base, depth);
+	else
+		no_such_user(s, addr, base, depth);
+}
+
+static void
+resolve_addr(struct rs *s, const char *addr0, int depth)
+{
+	char addr[QFILE_ADDR_MAX + 1], local[QFILE_ADDR_MAX + 1], domain[300];
+
+	if (depth > RESOLVE_DEPTH) {
+		fail(s, RES_BOUNCE, addr0, "5.4.6",
+		     "mail forwarding loop for %s", addr0);
+		return;
+	}
+	split(addr0, local, sizeof local, domain, sizeof domain);
+	if (!domain[0]) /* a bare name: append_at_myorigin */
+		str_copy(domain, sizeof domain, conf_get(s->c, "myorigin"));
+	if (snprintf(addr, sizeof addr, "%s@%s", local, domain) >=
+	    (int)sizeof addr) {
+		fail(s, RES_BOUNCE, addr0, "5.1.3", "address too long");
+		return;
+	}
+	if (virtual_step(s, addr, local, domain, depth))
+		return;
+	if (resolve_is_local_domain(s->c, domain)) {
+		resolve_local(s, addr, local, depth);
+		return;
+	}
+	add(s, RES_REMOTE, addr);
+}
+
+int
+resolve_rcpt(const struct conf *c, const char *rcpt, struct resolved *out,
+	     size_t cap, size_t *n)
+{
+	struct rs *s = calloc(1, sizeof *s);
+
+	*n = 0;
+	if (!s || cap == 0) {
+		free(s);
+		if (cap == 0)
+			return -1;
+		out[0].kind = RES_DEFER;
+		str_copy(out[0].dsn, sizeof out[0].dsn, "4.3.0");
+		str_copy(out[0].reason, sizeof out[0].reason, "out of memory");
+		*n = 1;
+		return 0;
+	}
+	s->c = c;
+	s->out = out;
+	s->cap = cap;
+	resolve_addr(s, rcpt, 0);
+	*n = s->n;
+	free(s);
+	return 0;
+}
