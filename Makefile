@@ -4,6 +4,7 @@
 #   make lint       clang-format check, cppcheck, banned-function grep
 #   make fuzz       every fuzz target for FUZZTIME seconds (default 10)
 #   make bench      side-by-side figures with a private Postfix instance
+#   make run        a development instance under ./run/, in the foreground
 #   make BOARD=aarch64|armhf|mipsel   cross build
 
 BOARD ?= x86_64
@@ -142,6 +143,9 @@ test:
 
 bench: all
 	tools/bench.sh
+
+run: all
+	tools/run.sh
 
 size: $(B)/tinymta
 	size $(B)/tinymta

@@ -31,8 +31,8 @@ put(struct dsn *d, const char *s)
 		d->ok = 0;
 }
 
-static void
-putf(struct dsn *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct dsn *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 putf(struct dsn *d, const char *fmt, ...)
@@ -71,18 +71,20 @@ human_part(struct dsn *d, struct qfile_rcpt *rc)
 {
 	const char *host = conf_get(d->c, "myhostname");
 
-	putf(d, "--%s\nContent-Description: Notification\n"
-		"Content-Type: text/plain; charset=us-ascii\n\n"
-		"This is the mail system at host %s.\n\n"
-		"I'm sorry to have to inform you that your message could not\n"
-		"be delivered to one or more recipients. It's attached below.\n\n"
-		"For further assistance, please send mail to postmaster.\n\n"
-		"                   The mail system\n\n",
+	putf(d,
+	     "--%s\nContent-Description: Notification\n"
+	     "Content-Type: text/plain; charset=us-ascii\n\n"
+	     "This is the mail system at host %s.\n\n"
+	     "I'm sorry to have to inform you that your message could not\n"
+	     "be delivered to one or more recipients. It's attached below.\n\n"
+	     "For further assistance, please send mail to postmaster.\n\n"
+	     "                   The mail system\n\n",
 	     d->boundary, host);
 	for (size_t i = 0; i < d->m->nrcpt; i++)
 		if (reportable(d->m, i, rc))
 			putf(d, "<%s>: %s\n", rc->addr,
-			     strlen(rc->reason) > 6 ? rc->reason + 6 : rc->reason);
+			     strlen(rc->reason) > 6 ? rc->reason + 6
+			                            : rc->reason);
 	put(d, "\n");
 }
 
@@ -92,10 +94,11 @@ status_part(struct dsn *d, struct qfile_rcpt *rc)
 	char date[64];
 
 	rfc5322_date(date, sizeof date, (time_t)d->m->r.info.arrival);
-	putf(d, "--%s\nContent-Description: Delivery report\n"
-		"Content-Type: message/delivery-status\n\n"
-		"Reporting-MTA: dns; %s\nX-Tinymta-Queue-ID: %s\n"
-		"Arrival-Date: %s\n",
+	putf(d,
+	     "--%s\nContent-Description: Delivery report\n"
+	     "Content-Type: message/delivery-status\n\n"
+	     "Reporting-MTA: dns; %s\nX-Tinymta-Queue-ID: %s\n"
+	     "Arrival-Date: %s\n",
 	     d->boundary, conf_get(d->c, "myhostname"), d->m->id, date);
 	for (size_t i = 0; i < d->m->nrcpt; i++) {
 		char code[8] = "5.0.0";
@@ -107,9 +110,11 @@ status_part(struct dsn *d, struct qfile_rcpt *rc)
 		putf(d, "\nFinal-Recipient: rfc822; %s\n", rc->addr);
 		if (rc->orcpt[0])
 			putf(d, "Original-Recipient: %s\n", rc->orcpt);
-		putf(d, "Action: failed\nStatus: %s\n"
-			"Diagnostic-Code: X-Tinymta; %s\n",
-		     code, strlen(rc->reason) > 6 ? rc->reason + 6 : rc->reason);
+		putf(d,
+		     "Action: failed\nStatus: %s\n"
+		     "Diagnostic-Code: X-Tinymta; %s\n",
+		     code,
+		     strlen(rc->reason) > 6 ? rc->reason + 6 : rc->reason);
 	}
 	put(d, "\n");
 }
@@ -120,16 +125,18 @@ original_part(struct dsn *d)
 {
 	char ret[16] = "", buf[8192];
 	int hdrs = qfile_attr_get(&d->m->r, "ret", ret, sizeof ret) == 1 &&
-		   strcmp(ret, "hdrs") == 0;
+	           strcmp(ret, "hdrs") == 0;
 	int prev_nl = 1;
 	ssize_t n;
 
-	putf(d, "--%s\nContent-Description: Undelivered Message%s\n"
-		"Content-Type: %s\n\n",
+	putf(d,
+	     "--%s\nContent-Description: Undelivered Message%s\n"
+	     "Content-Type: %s\n\n",
 	     d->boundary, hdrs ? " Headers" : "",
 	     hdrs ? "text/rfc822-headers" : "message/rfc822");
 	qfile_content_rewind(&d->m->r);
-	while (d->ok && (n = qfile_content_read(&d->m->r, buf, sizeof buf)) > 0) {
+	while (d->ok &&
+	       (n = qfile_content_read(&d->m->r, buf, sizeof buf)) > 0) {
 		size_t len = (size_t)n;
 
 		for (size_t i = 0; hdrs && i < len; i++) {
@@ -155,12 +162,13 @@ headers(struct dsn *d, const char *to)
 	const char *host = conf_get(d->c, "myhostname");
 
 	rfc5322_date(date, sizeof date, time(NULL));
-	putf(d, "From: MAILER-DAEMON@%s (Mail Delivery System)\nTo: <%s>\n"
-		"Subject: Undelivered Mail Returned to Sender\nDate: %s\n"
-		"Message-ID: <%s.bounce@%s>\nAuto-Submitted: auto-replied\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: multipart/report; report-type=delivery-status;\n"
-		"\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n",
+	putf(d,
+	     "From: MAILER-DAEMON@%s (Mail Delivery System)\nTo: <%s>\n"
+	     "Subject: Undelivered Mail Returned to Sender\nDate: %s\n"
+	     "Message-ID: <%s.bounce@%s>\nAuto-Submitted: auto-replied\n"
+	     "MIME-Version: 1.0\n"
+	     "Content-Type: multipart/report; report-type=delivery-status;\n"
+	     "\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n",
 	     host, to, date, d->m->id, host, d->boundary);
 }
 
@@ -182,15 +190,16 @@ bounce_create(struct qmgr *q, struct qmsg *m)
 	const char *to = m->r.info.sender[0] ? m->r.info.sender : "postmaster";
 	int any = 0, r = -1;
 
-	if (!d || !rc || queue_path(incoming, sizeof incoming, q->qdir,
-				    "incoming", NULL) < 0)
+	if (!d || !rc ||
+	    queue_path(incoming, sizeof incoming, q->qdir, "incoming", NULL) <
+	        0)
 		goto out;
 	for (size_t i = 0; i < m->nrcpt && !any; i++)
 		any = reportable(m, i, rc);
 	if (!any || is_double_bounce(m)) {
 		if (any)
 			log_warn("%s: undeliverable double bounce discarded",
-				 m->id);
+			         m->id);
 		r = 0;
 		goto out;
 	}
@@ -198,14 +207,14 @@ bounce_create(struct qmgr *q, struct qmsg *m)
 	d->c = q->role.conf;
 	d->ok = 1;
 	snprintf(d->boundary, sizeof d->boundary, "%s.%ld/%s", m->id,
-		 (long)time(NULL), conf_get(d->c, "myhostname"));
+	         (long)time(NULL), conf_get(d->c, "myhostname"));
 	if (qfile_create(&d->w, incoming, 0) < 0)
 		goto out;
 	d->ok = qfile_put_attr(&d->w, "origin",
-			       m->r.info.sender[0] ? "bounce"
-						   : "double-bounce") == 0 &&
-		qfile_put_sender(&d->w, "") == 0 &&
-		qfile_put_rcpt(&d->w, to, "", 0) == 0;
+	                       m->r.info.sender[0] ? "bounce"
+	                                           : "double-bounce") == 0 &&
+	        qfile_put_sender(&d->w, "") == 0 &&
+	        qfile_put_rcpt(&d->w, to, "", 0) == 0;
 	headers(d, to);
 	human_part(d, rc);
 	status_part(d, rc);

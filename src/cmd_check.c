@@ -9,8 +9,10 @@
 #include "conf.h"
 #include "master_cf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void
 print_json(const struct conf_problems *ps)
@@ -39,6 +41,7 @@ check_all(struct conf_problems *ps)
 	struct conf *c = conf_new(NULL);
 	struct master_cf *m = malloc(sizeof *m);
 	char path[CONF_PATH_MAX + 16];
+	struct stat st;
 	int n;
 
 	if (!c || !m) {
@@ -46,6 +49,14 @@ check_all(struct conf_problems *ps)
 		free(m);
 		return -1;
 	}
+	/* missing files mean defaults; a missing directory is a mistake */
+	if (stat(conf_dir(c), &st) < 0)
+		conf_problems_add(ps, conf_dir(c), 0, "", CONF_SEV_ERROR,
+		                  "configuration directory: %s",
+		                  strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		conf_problems_add(ps, conf_dir(c), 0, "", CONF_SEV_ERROR,
+		                  "configuration directory: not a directory");
 	(void)conf_load(c, ps);
 	n = snprintf(path, sizeof path, "%s/master.cf", conf_dir(c));
 	if (n > 0 && (size_t)n < sizeof path)

@@ -4,6 +4,7 @@
  * invoking user (root on a device; mail_owner for the web UI's reload,
  * flush and status). Exit codes are DESIGN.md's (LSB for status).
  */
+#define _GNU_SOURCE /* pipe2, O_TMPFILE */
 #include "cmd_tinymta.h"
 #include "conf.h"
 #include "ctl_client.h"
@@ -22,25 +23,29 @@
 
 #define REPLY_MAX 8192
 
-/* Load main.cf; print errors. The queue directory goes to qdir[cap]. */
+/* Load main.cf; the queue directory goes to qdir[cap]. strict (start):
+ * any error is printed and fails. Otherwise (stop, status, reload: the
+ * running master has its own, good, configuration) the queue directory is
+ * taken even from a main.cf with errors elsewhere. */
 static int
-config(char *qdir, size_t cap, int quiet)
+config(char *qdir, size_t cap, int strict)
 {
 	struct conf_problems *ps = calloc(1, sizeof *ps);
 	struct conf *c = conf_new(conf_config_dir());
-	int r = -1;
+	int r = -1, ok = ps && c && conf_load(c, ps) == 0;
 
-	if (ps && c && conf_load(c, ps) == 0) {
+	if (c && (ok || !strict)) {
 		str_copy(qdir, cap, conf_get(c, "queue_directory"));
 		r = 0;
-	} else if (ps && !quiet) {
+	} else if (ps) {
 		for (size_t i = 0; i < ps->n; i++)
 			if (ps->v[i].severity == CONF_SEV_ERROR)
-				fprintf(stderr, "tinymta: error: %s, line %u: %s\n",
-					ps->v[i].file, ps->v[i].line,
-					ps->v[i].message);
+				fprintf(stderr,
+				        "tinymta: error: %s, line %u: %s\n",
+				        ps->v[i].file, ps->v[i].line,
+				        ps->v[i].message);
 		fprintf(stderr, "tinymta: fatal: configuration errors; "
-				"see `tinymta check`\n");
+		                "see `tinymta check`\n");
 	}
 	if (c)
 		conf_free(c);
@@ -67,8 +72,7 @@ already_running(const char *qdir)
 
 	if (ctl_master_running(qdir, &pid) != 1)
 		return 0;
-	printf("tinymta: the mail system is already running (pid %ld)\n",
-	       pid);
+	printf("tinymta: the mail system is already running (pid %ld)\n", pid);
 	return 1;
 }
 
@@ -80,7 +84,7 @@ tinymta_start_fg_main(int argc, char **argv)
 
 	if (v < 0)
 		return 64;
-	if (config(qdir, sizeof qdir, 0) < 0)
+	if (config(qdir, sizeof qdir, 1) < 0)
 		return 78;
 	if (already_running(qdir))
 		return 0;
@@ -108,7 +112,8 @@ wait_started(int ready_r, pid_t child)
 	struct pollfd p = {ready_r, POLLIN, 0};
 	int status;
 
-	if (poll(&p, 1, 15000) > 0 && io_read(ready_r, buf, sizeof buf - 1) > 0) {
+	if (poll(&p, 1, 15000) > 0 &&
+	    io_read(ready_r, buf, sizeof buf - 1) > 0) {
 		if (strncmp(buf, "ok", 2) == 0) {
 			printf("tinymta: starting the mail system\n");
 			return 0;
@@ -119,13 +124,14 @@ wait_started(int ready_r, pid_t child)
 		}
 	}
 	if (waitpid(child, &status, WNOHANG) == child && WIFEXITED(status)) {
-		fprintf(stderr, "tinymta: fatal: the mail system did not start "
-				"(exit %d); see the mail log\n",
-			WEXITSTATUS(status));
+		fprintf(stderr,
+		        "tinymta: fatal: the mail system did not start "
+		        "(exit %d); see the mail log\n",
+		        WEXITSTATUS(status));
 		return WEXITSTATUS(status) ? WEXITSTATUS(status) : 70;
 	}
 	fprintf(stderr, "tinymta: fatal: the mail system did not start in "
-			"time; see the mail log\n");
+	                "time; see the mail log\n");
 	return 70;
 }
 
@@ -138,7 +144,7 @@ tinymta_start_main(int argc, char **argv)
 
 	if (v < 0)
 		return 64;
-	if (config(qdir, sizeof qdir, 0) < 0)
+	if (config(qdir, sizeof qdir, 1) < 0)
 		return 78;
 	if (already_running(qdir))
 		return 0;
@@ -176,7 +182,7 @@ request(const char *req, char *reply, size_t cap, int not_running_exit)
 			return not_running_exit >= 0 ? not_running_exit : 3;
 		}
 		fprintf(stderr, "tinymta: fatal: %s/public/control: %s\n", qdir,
-			strerror(errno));
+		        strerror(errno));
 		return errno == EACCES ? 77 : 75;
 	}
 	if (strncmp(reply, "ERR ", 4) == 0) {
@@ -200,12 +206,13 @@ tinymta_stop_main(int argc, char **argv)
 	r = request("stop", reply, sizeof reply, 0);
 	if (r != 0 || strncmp(reply, "OK", 2) != 0)
 		return r;
-	if (config(qdir, sizeof qdir, 1) < 0)
+	if (config(qdir, sizeof qdir, 0) < 0)
 		return 78;
 	for (int i = 0; i < 600 && ctl_master_running(qdir, NULL) == 1; i++)
 		poll(NULL, 0, 50);
 	if (ctl_master_running(qdir, NULL) == 1) {
-		fprintf(stderr, "tinymta: warning: still stopping after 30 s\n");
+		fprintf(stderr,
+		        "tinymta: warning: still stopping after 30 s\n");
 		return 75;
 	}
 	printf("tinymta: stopping the mail system\n");

@@ -26,6 +26,7 @@
 #define PC_EXPAND 8 /* -x */
 #define PC_EDIT 16  /* -e */
 #define PC_JSON 32  /* --json */
+#define PC_NOTE 64  /* -v: with -d, say where Postfix differs */
 
 struct pc_opts {
 	unsigned mode;
@@ -38,7 +39,7 @@ static int postconf_edit(const char *dir, char **args, int n);
 static int
 usage(void)
 {
-	fputs("usage: postconf [-c DIR] [-d | -n] [-h] [-x] [NAME ...]\n"
+	fputs("usage: postconf [-c DIR] [-d [-v] | -n] [-h] [-x] [NAME ...]\n"
 	      "       postconf [-c DIR] -e NAME=VALUE ...\n"
 	      "       postconf [-c DIR] --json\n",
 	      stderr);
@@ -52,7 +53,7 @@ flag(struct pc_opts *o, char f)
 		char f;
 		unsigned mode;
 	} flags[] = {{'n', PC_NONDEF}, {'d', PC_DEFS}, {'h', PC_NONAME},
-		     {'x', PC_EXPAND}, {'e', PC_EDIT}};
+	             {'x', PC_EXPAND}, {'e', PC_EDIT}, {'v', PC_NOTE}};
 
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
 		if (flags[i].f == f) {
@@ -122,15 +123,23 @@ shown(const struct conf *c, const struct conf_param *p, unsigned mode,
 	return buf;
 }
 
+/* "name = value" (Postfix's format; "name =" when empty), or the value
+ * alone with -h. With -d -v a default that differs from Postfix's says
+ * so in a comment after it. */
 static void
-print_value(const char *name, const char *v, unsigned mode)
+print_value(const struct conf_param *p, const char *name, const char *v,
+            unsigned mode)
 {
 	if (mode & PC_NONAME)
 		printf("%s\n", v);
-	else if (*v)
-		printf("%s = %s\n", name, v);
 	else
-		printf("%s =\n", name);
+		printf("%s =%s%s", name, *v ? " " : "", v);
+	if (!(mode & PC_NONAME) && (mode & PC_NOTE) && (mode & PC_DEFS) && p &&
+	    (p->flags & CONF_F_DIFFERS))
+		printf("    # differs from Postfix: %s%s", p->postfix,
+		       *p->postfix ? "" : "(empty)");
+	if (!(mode & PC_NONAME))
+		putchar('\n');
 }
 
 static int
@@ -171,7 +180,7 @@ show_all(const struct conf *c, unsigned mode)
 		const char *s = shown(c, v[i], mode, buf, CONF_VALUE_MAX);
 
 		if (s)
-			print_value(v[i]->name, s, mode);
+			print_value(v[i], v[i]->name, s, mode);
 	}
 	free(v);
 	free(buf);
@@ -193,14 +202,14 @@ show_named(const struct conf *c, unsigned mode, char **names, int n)
 
 		if (p) {
 			if ((s = shown(c, p, mode, buf, CONF_VALUE_MAX)))
-				print_value(p->name, s, mode);
+				print_value(p, p->name, s, mode);
 		} else if ((s = conf_written(c, names[i])) &&
-			   !(mode & PC_DEFS)) {
-			print_value(names[i], s, mode); /* user-defined */
+		           !(mode & PC_DEFS)) {
+			print_value(NULL, names[i], s, mode); /* user-defined */
 		} else {
 			fprintf(stderr,
-				"postconf: warning: %s: unknown parameter\n",
-				names[i]);
+			        "postconf: warning: %s: unknown parameter\n",
+			        names[i]);
 		}
 	}
 	free(buf);
@@ -313,24 +322,26 @@ split_edits(struct edit *e, char **args)
 		char *eq = strchr(args[i], '=');
 
 		if (!eq) {
-			fprintf(stderr,
-				"postconf: fatal: \"%s\": expected NAME=VALUE\n",
-				args[i]);
+			fprintf(
+			    stderr,
+			    "postconf: fatal: \"%s\": expected NAME=VALUE\n",
+			    args[i]);
 			return 65;
 		}
 		*eq = '\0';
 		e->names[i] = str_trim(args[i]);
 		e->values[i] = str_trim(eq + 1);
 		if (strchr(e->values[i], '\n')) {
-			fprintf(stderr, "postconf: fatal: %s: a value is one "
-					"line\n",
-				e->names[i]);
+			fprintf(stderr,
+			        "postconf: fatal: %s: a value is one "
+			        "line\n",
+			        e->names[i]);
 			return 65;
 		}
 		if (!conf_param_find(e->names[i])) {
 			fprintf(stderr,
-				"postconf: fatal: %s: unknown parameter\n",
-				e->names[i]);
+			        "postconf: fatal: %s: unknown parameter\n",
+			        e->names[i]);
 			return 65;
 		}
 	}
@@ -358,7 +369,7 @@ same_problem(const struct conf_problem *a, const struct conf_problem *b)
  * parameter, or one the old text did not have. */
 static const struct conf_problem *
 new_error(const struct edit *e, const struct conf_problems *p0,
-	  const struct conf_problems *p1)
+          const struct conf_problems *p1)
 {
 	for (size_t i = 0; i < p1->n; i++)
 		if (p1->v[i].severity == CONF_SEV_ERROR &&
@@ -377,13 +388,13 @@ new_error(const struct edit *e, const struct conf_problems *p0,
 
 static void
 check_text(const struct edit *e, const char *text, size_t len,
-	   struct conf_problems *ps)
+           struct conf_problems *ps)
 {
 	struct conf *c = conf_new(e->dir);
 
 	if (!c) {
 		conf_problems_add(ps, e->path, 0, "", CONF_SEV_ERROR,
-				  "out of memory");
+		                  "out of memory");
 		return;
 	}
 	(void)conf_parse_main(c, e->path, text, len, ps);
@@ -434,7 +445,7 @@ prepare(struct edit *e)
 	if (io_slurp(e->path, CONF_FILE_MAX, &old, &oldlen) < 0) {
 		if (errno != ENOENT) {
 			fprintf(stderr, "postconf: fatal: read %s: %s\n",
-				e->path, strerror(errno));
+			        e->path, strerror(errno));
 			return 78;
 		}
 		if (!(old = calloc(1, 1)))
@@ -442,9 +453,9 @@ prepare(struct edit *e)
 		oldlen = 0;
 	}
 	if (conf_edit_text(old, oldlen, e->names, e->values, (size_t)e->n,
-			   &e->text, &e->len) < 0) {
+	                   &e->text, &e->len) < 0) {
 		fprintf(stderr, "postconf: fatal: edit %s: %s\n", e->path,
-			strerror(errno));
+		        strerror(errno));
 		free(old);
 		return errno == EFBIG ? 65 : 70;
 	}
@@ -471,7 +482,7 @@ lock_tmp(const char *tmp)
 		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 			return fd;
 		saved = errno;
-		io_close(fd);
+		(void)io_close(fd); /* renamed away, or flock failed */
 		if (r < 0) {
 			errno = saved;
 			return -1;
@@ -495,9 +506,10 @@ keep_attrs(int fd, const char *path)
 	    fchown(fd, st.st_uid, st.st_gid) < 0) {
 		if (errno != EPERM)
 			return -1;
-		fprintf(stderr, "postconf: warning: cannot keep the owner "
-				"of %s\n",
-			path);
+		fprintf(stderr,
+		        "postconf: warning: cannot keep the owner "
+		        "of %s\n",
+		        path);
 	}
 	return 0;
 }
@@ -523,10 +535,10 @@ commit(struct edit *e, int fd)
 	return io_close(fd) < 0 ? 73 : 0;
 fail:
 	fprintf(stderr, "postconf: fatal: write %s: %s\n", what,
-		strerror(errno));
+	        strerror(errno));
 	if (!renamed)
 		(void)unlink(e->tmp);
-	io_close(fd);
+	(void)io_close(fd);
 	return 73;
 }
 
@@ -553,11 +565,11 @@ postconf_edit(const char *dir, char **args, int n)
 		goto out;
 	if ((fd = lock_tmp(e.tmp)) < 0) {
 		fprintf(stderr, "postconf: fatal: lock %s: %s\n", e.tmp,
-			strerror(errno));
+		        strerror(errno));
 		rc = 73;
 	} else if ((rc = prepare(&e)) != 0) {
 		(void)unlink(e.tmp);
-		io_close(fd);
+		(void)io_close(fd); /* nothing was written */
 	} else {
 		rc = commit(&e, fd);
 	}

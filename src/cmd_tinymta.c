@@ -14,23 +14,23 @@ static const struct command {
 	int (*main)(int, char **);
 	const char *usage;
 } commands[] = {
-	{"start", tinymta_start_main,
-	 "start [-v]           start the mail system in the background"},
-	{"start-fg", tinymta_start_fg_main,
-	 "start-fg [-v]        run in the foreground, logging to the console"},
-	{"stop", tinymta_stop_main,
-	 "stop                 stop the mail system (running deliveries end)"},
-	{"reload", tinymta_reload_main,
-	 "reload               re-read the configuration (a broken one: 78)"},
-	{"status", tinymta_status_main,
-	 "status [--json]      is it running? (exit 3 when not)"},
-	{"flush", tinymta_flush_main,
-	 "flush                retry all deferred mail now"},
-	{"check", tinymta_check_main,
-	 "check [--json]       check main.cf and master.cf; exit 78 on errors"},
-	{"pickup", tinymta_pickup_main, NULL},
-	{"qmgr", tinymta_qmgr_main, NULL},
-	{"local", tinymta_local_main, NULL},
+    {"start", tinymta_start_main,
+     "start [-v]           start the mail system in the background"},
+    {"start-fg", tinymta_start_fg_main,
+     "start-fg [-v]        run in the foreground, logging to the console"},
+    {"stop", tinymta_stop_main,
+     "stop                 stop the mail system (running deliveries end)"},
+    {"reload", tinymta_reload_main,
+     "reload               re-read the configuration (a broken one: 78)"},
+    {"status", tinymta_status_main,
+     "status [--json]      is it running? (exit 3 when not)"},
+    {"flush", tinymta_flush_main,
+     "flush                retry all deferred mail now"},
+    {"check", tinymta_check_main,
+     "check [--json]       check main.cf and master.cf; exit 78 on errors"},
+    {"pickup", tinymta_pickup_main, NULL},
+    {"qmgr", tinymta_qmgr_main, NULL},
+    {"local", tinymta_local_main, NULL},
 };
 
 static void
@@ -42,8 +42,8 @@ usage(FILE *f)
 		if (commands[i].usage) /* NULL: a role the master starts */
 			fprintf(f, "  %s\n", commands[i].usage);
 	fprintf(f, "  --version            print the version\n"
-		   "Configuration directory: -c DIR, $TINYMTA_CONFIG_DIR, "
-		   "$MAIL_CONFIG, else /etc/tinymta.\n");
+	           "Configuration directory: -c DIR, $TINYMTA_CONFIG_DIR, "
+	           "$MAIL_CONFIG, else /etc/tinymta.\n");
 }
 
 int

@@ -35,8 +35,8 @@ conf_config_dir(void)
 
 static void
 problems_vadd(struct conf_problems *ps, const char *file, unsigned line,
-	      const char *parameter, enum conf_severity sev, const char *fmt,
-	      va_list ap)
+              const char *parameter, enum conf_severity sev, const char *fmt,
+              va_list ap)
 {
 	struct conf_problem *p;
 
@@ -52,18 +52,18 @@ problems_vadd(struct conf_problems *ps, const char *file, unsigned line,
 	/* Truncation of a long file or parameter name is acceptable here. */
 	(void)str_copy(p->file, sizeof p->file, file ? file : "");
 	(void)str_copy(p->parameter, sizeof p->parameter,
-		       parameter ? parameter : "");
+	               parameter ? parameter : "");
 	p->line = line;
 	p->severity = sev;
 	if (vsnprintf(p->message, sizeof p->message, fmt, ap) < 0)
 		(void)str_copy(p->message, sizeof p->message,
-			       "(unformattable message)");
+		               "(unformattable message)");
 }
 
 void
 conf_problems_add(struct conf_problems *ps, const char *file, unsigned line,
-		  const char *parameter, enum conf_severity sev,
-		  const char *fmt, ...)
+                  const char *parameter, enum conf_severity sev,
+                  const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,7 +78,7 @@ conf_problems_print(const struct conf_problems *ps, FILE *f, const char *prog)
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct conf_problem *p = &ps->v[i];
 		const char *sev =
-			p->severity == CONF_SEV_ERROR ? "error" : "warning";
+		    p->severity == CONF_SEV_ERROR ? "error" : "warning";
 
 		fprintf(f, "%s: %s: ", prog, sev);
 		if (p->file[0] && p->line)
@@ -89,7 +89,7 @@ conf_problems_print(const struct conf_problems *ps, FILE *f, const char *prog)
 	}
 	if (ps->dropped)
 		fprintf(f, "%s: warning: %zu more problems not shown\n", prog,
-			ps->dropped);
+		        ps->dropped);
 }
 
 struct conf *
@@ -103,7 +103,7 @@ conf_new(const char *config_dir)
 	if (!config_dir)
 		config_dir = conf_config_dir();
 	n = snprintf(c->main_path, sizeof c->main_path, "%s/main.cf",
-		     config_dir);
+	             config_dir);
 	if (str_copy(c->dir, sizeof c->dir, config_dir) < 0 || n < 0 ||
 	    (size_t)n >= sizeof c->main_path) {
 		free(c);
@@ -169,7 +169,7 @@ store(char **slot, const char *value)
 /* Kept so that $name finds it; beyond CONF_UNKNOWN_MAX only warned. */
 static int
 store_unknown(struct conf *c, const char *name, const char *value,
-	      unsigned line)
+              unsigned line)
 {
 	struct conf_unknown *u = NULL;
 
@@ -217,7 +217,7 @@ valid_name(const char *s, size_t n)
  * conf_set); otherwise it is left for the end of the file. */
 static int
 set_value(struct conf *c, const char *file, unsigned line, const char *name,
-	  const char *value, struct conf_problems *ps, int expand)
+          const char *value, struct conf_problems *ps, int expand)
 {
 	const struct conf_param *p = conf_param_find(name);
 	char why[200], q[120];
@@ -226,21 +226,21 @@ set_value(struct conf *c, const char *file, unsigned line, const char *name,
 
 	if (strlen(value) >= CONF_VALUE_MAX) {
 		conf_problems_add(ps, file, line, name, CONF_SEV_ERROR,
-				  "%s: value longer than %d bytes", name,
-				  CONF_VALUE_MAX - 1);
+		                  "%s: value longer than %d bytes", name,
+		                  CONF_VALUE_MAX - 1);
 		return -1;
 	}
 	if (!p) {
 		conf_problems_add(ps, file, line, name, CONF_SEV_WARNING,
-				  "%s: unknown parameter", name);
+		                  "%s: unknown parameter", name);
 		return store_unknown(c, name, value, line) < 0 ? -1 : 0;
 	}
 	r = conf_check_value(expand ? c : NULL, p, value, why, sizeof why);
 	if (r != 0) {
 		conf_quote(q, sizeof q, value);
 		conf_problems_add(ps, file, line, name,
-				  r < 0 ? CONF_SEV_ERROR : CONF_SEV_WARNING,
-				  "%s = %s: %s", name, q, why);
+		                  r < 0 ? CONF_SEV_ERROR : CONF_SEV_WARNING,
+		                  "%s = %s: %s", name, q, why);
 	}
 	idx = conf_index(p);
 	if (r < 0) {
@@ -250,7 +250,7 @@ set_value(struct conf *c, const char *file, unsigned line, const char *name,
 	}
 	if (store(&c->raw[idx], value) < 0) {
 		conf_problems_add(ps, file, line, name, CONF_SEV_ERROR,
-				  "%s: out of memory", name);
+		                  "%s: out of memory", name);
 		return -1;
 	}
 	c->line[idx] = line;
@@ -271,10 +271,9 @@ struct lparse {
 	char buf[CONF_LINE_MAX];
 };
 
-static void
-report(struct lparse *lp, unsigned line, const char *parameter,
-       enum conf_severity sev, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+static void report(struct lparse *lp, unsigned line, const char *parameter,
+                   enum conf_severity sev, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void
 report(struct lparse *lp, unsigned line, const char *parameter,
@@ -387,9 +386,10 @@ physical(struct lparse *lp, const char *s, size_t n, unsigned lineno)
 	}
 	if (i > 0 && !lp->active) {
 		report(lp, lineno, "", nul ? CONF_SEV_ERROR : CONF_SEV_WARNING,
-		       "%s", nul ? "NUL byte in the line (main.cf must be text)"
-				 : "continuation line without a parameter "
-				   "before it; ignored");
+		       "%s",
+		       nul ? "NUL byte in the line (main.cf must be text)"
+		           : "continuation line without a parameter "
+		             "before it; ignored");
 		return;
 	}
 	if (i > 0) {
@@ -418,9 +418,9 @@ drop_failing(struct lparse *lp)
 	int dropped = 0;
 
 	for (size_t i = 0; i < conf_nparams; i++) {
-		if (!c->pending[i] || conf_check_value(c, &conf_params[i],
-						       c->raw[i], why,
-						       sizeof why) >= 0)
+		if (!c->pending[i] ||
+		    conf_check_value(c, &conf_params[i], c->raw[i], why,
+		                     sizeof why) >= 0)
 			continue;
 		conf_quote(q, sizeof q, c->raw[i]);
 		report(lp, c->line[i], conf_params[i].name, CONF_SEV_ERROR,
@@ -455,7 +455,7 @@ check_pending(struct lparse *lp)
 			continue;
 		c->pending[i] = 0;
 		if (conf_check_value(c, &conf_params[i], c->raw[i], why,
-				     sizeof why) <= 0)
+		                     sizeof why) <= 0)
 			continue;
 		conf_quote(q, sizeof q, c->raw[i]);
 		report(lp, c->line[i], conf_params[i].name, CONF_SEV_WARNING,
@@ -464,8 +464,8 @@ check_pending(struct lparse *lp)
 }
 
 int
-conf_parse_main(struct conf *c, const char *file, const char *text,
-		size_t len, struct conf_problems *ps)
+conf_parse_main(struct conf *c, const char *file, const char *text, size_t len,
+                struct conf_problems *ps)
 {
 	struct lparse *lp;
 	const char *p = text, *end = text + len;
@@ -474,13 +474,13 @@ conf_parse_main(struct conf *c, const char *file, const char *text,
 
 	if (len > CONF_FILE_MAX) {
 		conf_problems_add(ps, file, 0, "", CONF_SEV_ERROR,
-				  "file larger than %d bytes", CONF_FILE_MAX);
+		                  "file larger than %d bytes", CONF_FILE_MAX);
 		return -1;
 	}
 	lp = calloc(1, sizeof *lp);
 	if (!lp) {
 		conf_problems_add(ps, file, 0, "", CONF_SEV_ERROR,
-				  "out of memory");
+		                  "out of memory");
 		return -1;
 	}
 	lp->c = c;
@@ -512,14 +512,13 @@ conf_load(struct conf *c, struct conf_problems *ps)
 		if (errno == ENOENT)
 			return conf_check(c, ps);
 		if (errno == EFBIG)
-			conf_problems_add(ps, c->main_path, 0, "",
-					  CONF_SEV_ERROR,
-					  "file larger than %d bytes",
-					  CONF_FILE_MAX);
+			conf_problems_add(
+			    ps, c->main_path, 0, "", CONF_SEV_ERROR,
+			    "file larger than %d bytes", CONF_FILE_MAX);
 		else
 			conf_problems_add(ps, c->main_path, 0, "",
-					  CONF_SEV_ERROR, "cannot read: %s",
-					  strerror(errno));
+			                  CONF_SEV_ERROR, "cannot read: %s",
+			                  strerror(errno));
 		return -1;
 	}
 	r = conf_parse_main(c, c->main_path, text, len, ps);
@@ -531,11 +530,11 @@ conf_load(struct conf *c, struct conf_problems *ps)
 
 int
 conf_set(struct conf *c, const char *name, const char *value,
-	 struct conf_problems *ps)
+         struct conf_problems *ps)
 {
 	if (!valid_name(name, strlen(name))) {
 		conf_problems_add(ps, "", 0, "", CONF_SEV_ERROR,
-				  "\"%.64s\": not a parameter name", name);
+		                  "\"%.64s\": not a parameter name", name);
 		return -1;
 	}
 	return set_value(c, "", 0, name, value, ps, 1);

@@ -17,10 +17,10 @@
 #define CONF_PROBLEMS_MAX 200       /* further problems are counted only */
 #define CONF_NAME_MAX 64            /* parameter name, with its NUL */
 #define CONF_LINE_MAX (CONF_VALUE_MAX + 2 * CONF_NAME_MAX) /* logical line */
-#define CONF_PATH_MAX 1024          /* configuration directory */
-#define CONF_EXPAND_DEPTH 16        /* nested $name levels */
-#define CONF_EXPAND_REFS 1000       /* $name references in one value */
-#define CONF_UNKNOWN_MAX 64         /* unknown names kept for $name */
+#define CONF_PATH_MAX 1024    /* configuration directory */
+#define CONF_EXPAND_DEPTH 16  /* nested $name levels */
+#define CONF_EXPAND_REFS 1000 /* $name references in one value */
+#define CONF_UNKNOWN_MAX 64   /* unknown names kept for $name */
 
 enum conf_type {
 	CONF_T_STRING,
@@ -33,21 +33,21 @@ enum conf_type {
 	CONF_T_ENUM, /* one of values */
 };
 
-#define CONF_F_RESTART 1 /* applies on restart, not reload */
-#define CONF_F_SECRET 2  /* never printed in full */
-#define CONF_F_DIFFERS 4 /* default differs from Postfix on purpose */
+#define CONF_F_RESTART 1  /* applies on restart, not reload */
+#define CONF_F_SECRET 2   /* never printed in full */
+#define CONF_F_DIFFERS 4  /* default differs from Postfix on purpose */
 #define CONF_F_COMPUTED 8 /* default computed at run time (conf_default) */
 #define CONF_F_EMPTY 16   /* enum: the empty value is also accepted */
 
 struct conf_param {
 	const char *name;
 	enum conf_type type;
-	const char *def;    /* default, in main.cf syntax (may hold $name) */
-	const char *values; /* enum: "a|b|c"; otherwise NULL */
-	long long min, max; /* numeric range (seconds, bytes) */
-	char unit;          /* time: default unit letter ('s', 'd'…) */
-	unsigned flags;     /* CONF_F_* */
-	const char *help;   /* one line */
+	const char *def;     /* default, in main.cf syntax (may hold $name) */
+	const char *values;  /* enum: "a|b|c"; otherwise NULL */
+	long long min, max;  /* numeric range (seconds, bytes) */
+	char unit;           /* time: default unit letter ('s', 'd'…) */
+	unsigned flags;      /* CONF_F_* */
+	const char *help;    /* one line */
 	const char *postfix; /* CONF_F_DIFFERS: Postfix's default, else NULL */
 };
 
@@ -76,15 +76,15 @@ struct conf_problems {
 };
 
 void conf_problems_add(struct conf_problems *ps, const char *file,
-		       unsigned line, const char *parameter,
-		       enum conf_severity sev, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+                       unsigned line, const char *parameter,
+                       enum conf_severity sev, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* v quoted for a message: "text", escaped with str_escape() and cut at 60
  * bytes with "..." (untrusted text stays on one printable line). */
 void conf_quote(char *out, size_t cap, const char *v);
 /* Print each problem as "PROG: error: FILE, line N: MESSAGE" on f. */
 void conf_problems_print(const struct conf_problems *ps, FILE *f,
-			 const char *prog);
+                         const char *prog);
 
 struct conf; /* opaque: the values set in main.cf and by overrides */
 
@@ -96,13 +96,13 @@ void conf_free(struct conf *c);
  * source in problems. Returns 0, or -1 when an error-severity problem was
  * found (values with errors are not stored). */
 int conf_parse_main(struct conf *c, const char *file, const char *text,
-		    size_t len, struct conf_problems *ps);
+                    size_t len, struct conf_problems *ps);
 /* Read CONFIG_DIR/main.cf (a missing file means all defaults) and check
  * every value, including expanded ones. 0, or -1 on any error. */
 int conf_load(struct conf *c, struct conf_problems *ps);
 /* Set one value as `-o name=value` would; checked like main.cf. */
 int conf_set(struct conf *c, const char *name, const char *value,
-	     struct conf_problems *ps);
+             struct conf_problems *ps);
 /* Cross-field checks (minimal_backoff_time <= maximal_backoff_time,
  * absolute queue_directory, ...) and the defaults that hold $name, against
  * the values set so far. conf_load calls it. 0, or -1 on any error. */
@@ -111,7 +111,7 @@ int conf_check(const struct conf *c, struct conf_problems *ps);
  * expansion). 0 ok; 1 acceptable with a warning; -1 error. why[cap] gets
  * the reason ("expected yes or no"). */
 int conf_check_value(const struct conf *c, const struct conf_param *p,
-		     const char *value, char *why, size_t cap);
+                     const char *value, char *why, size_t cap);
 
 /* The value as written in main.cf, or NULL when not set there. */
 const char *conf_raw(const struct conf *c, const char *name);
@@ -135,7 +135,7 @@ const char *conf_get(const struct conf *c, const char *name);
  * $name, ${name}, $(name), ${name?text}, ${name:text}, $$. 0, or -1 with
  * out holding the reason (a loop, an unterminated ${, too long). */
 int conf_expand_text(const struct conf *c, const char *name, const char *text,
-		     char *out, size_t cap);
+                     char *out, size_t cap);
 /* Typed getters for validated values (defaults when unset). */
 long long conf_int(const struct conf *c, const char *name);
 long long conf_time(const struct conf *c, const char *name); /* seconds */
@@ -155,8 +155,8 @@ const char *conf_smtp_tls_level(const struct conf *c);
  * continuation lines dropped, comments and order kept; others appended).
  * *out is malloc'd. 0, or -1 with errno (ENOMEM, EFBIG). */
 int conf_edit_text(const char *in, size_t len, const char *const *names,
-		   const char *const *values, size_t n, char **out,
-		   size_t *outlen);
+                   const char *const *values, size_t n, char **out,
+                   size_t *outlen);
 
 /* Write s as a JSON string (quotes, escapes; invalid UTF-8 as U+FFFD). */
 void conf_json_string(FILE *f, const char *s);

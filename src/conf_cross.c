@@ -22,7 +22,7 @@ add(const struct conf *c, struct conf_problems *ps, const char *param,
     enum conf_severity sev, const char *msg)
 {
 	conf_problems_add(ps, c->main_path, conf_line(c, param), param, sev,
-			  "%s", msg);
+	                  "%s", msg);
 }
 
 /* lo must not be larger than hi. A warning only when lo is set. */
@@ -31,13 +31,11 @@ static const struct order {
 	int time;
 	enum conf_severity sev;
 } orders[] = {
-	{"minimal_backoff_time", "maximal_backoff_time", 1, CONF_SEV_ERROR},
-	{"bounce_queue_lifetime", "maximal_queue_lifetime", 1,
-	 CONF_SEV_WARNING},
-	{"smtpd_soft_error_limit", "smtpd_hard_error_limit", 0,
-	 CONF_SEV_WARNING},
-	{"initial_destination_concurrency",
-	 "default_destination_concurrency_limit", 0, CONF_SEV_WARNING},
+    {"minimal_backoff_time", "maximal_backoff_time", 1, CONF_SEV_ERROR},
+    {"bounce_queue_lifetime", "maximal_queue_lifetime", 1, CONF_SEV_WARNING},
+    {"smtpd_soft_error_limit", "smtpd_hard_error_limit", 0, CONF_SEV_WARNING},
+    {"initial_destination_concurrency", "default_destination_concurrency_limit",
+     0, CONF_SEV_WARNING},
 };
 
 static int
@@ -48,16 +46,19 @@ check_orders(const struct conf *c, struct conf_problems *ps)
 
 	for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++) {
 		const struct order *o = &orders[i];
-		long long lo = o->time ? conf_time(c, o->lo) : conf_int(c, o->lo);
-		long long hi = o->time ? conf_time(c, o->hi) : conf_int(c, o->hi);
+		long long lo =
+		    o->time ? conf_time(c, o->lo) : conf_int(c, o->lo);
+		long long hi =
+		    o->time ? conf_time(c, o->hi) : conf_int(c, o->hi);
 
 		/* a default above a lowered limit is only capped */
-		if (lo <= hi || (o->sev == CONF_SEV_WARNING && !conf_line(c, o->lo)))
+		if (lo <= hi ||
+		    (o->sev == CONF_SEV_WARNING && !conf_line(c, o->lo)))
 			continue;
 		(void)snprintf(msg, sizeof msg,
-			       "%s (%lld%s) is larger than %s (%lld%s)", o->lo,
-			       lo, o->time ? "s" : "", o->hi, hi,
-			       o->time ? "s" : "");
+		               "%s (%lld%s) is larger than %s (%lld%s)", o->lo,
+		               lo, o->time ? "s" : "", o->hi, hi,
+		               o->time ? "s" : "");
 		add(c, ps, culprit(c, o->lo, o->hi), o->sev, msg);
 		errors += o->sev == CONF_SEV_ERROR;
 	}
@@ -75,9 +76,9 @@ check_sizes(const struct conf *c, struct conf_problems *ps)
 	if (mbox == 0 || msg == 0 || mbox >= msg)
 		return 0;
 	(void)snprintf(text, sizeof text,
-		       "mailbox_size_limit (%lld) is smaller than "
-		       "message_size_limit (%lld)",
-		       mbox, msg);
+	               "mailbox_size_limit (%lld) is smaller than "
+	               "message_size_limit (%lld)",
+	               mbox, msg);
 	add(c, ps, culprit(c, "mailbox_size_limit", "message_size_limit"),
 	    CONF_SEV_ERROR, text);
 	return 1;
@@ -87,7 +88,7 @@ static int
 check_paths(const struct conf *c, struct conf_problems *ps)
 {
 	static const char *const dirs[] = {"queue_directory",
-					   "mail_spool_directory"};
+	                                   "mail_spool_directory"};
 	char text[300], q[100];
 	int errors = 0;
 
@@ -98,8 +99,8 @@ check_paths(const struct conf *c, struct conf_problems *ps)
 			continue;
 		conf_quote(q, sizeof q, v ? v : "");
 		(void)snprintf(text, sizeof text,
-			       "%s = %s: expected an absolute path like /var/x",
-			       dirs[i], q);
+		               "%s = %s: expected an absolute path like /var/x",
+		               dirs[i], q);
 		add(c, ps, dirs[i], CONF_SEV_ERROR, text);
 		errors++;
 	}
@@ -122,12 +123,12 @@ check_defaults(const struct conf *c, struct conf_problems *ps)
 		text = conf_text(c, i);
 		if (!strchr(text, '$') ||
 		    conf_check_value(c, &conf_params[i], text, why,
-				     sizeof why) >= 0)
+		                     sizeof why) >= 0)
 			continue;
 		conf_quote(q, sizeof q, text);
 		conf_problems_add(ps, c->main_path, 0, conf_params[i].name,
-				  CONF_SEV_ERROR, "%s = %s (the default): %s",
-				  conf_params[i].name, q, why);
+		                  CONF_SEV_ERROR, "%s = %s (the default): %s",
+		                  conf_params[i].name, q, why);
 		errors++;
 	}
 	return errors;

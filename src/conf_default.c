@@ -33,8 +33,8 @@ host_into(const struct conf *c, char *out, size_t cap)
 		(void)str_copy(out, cap, name);
 		return;
 	}
-	if (snprintf(out, cap, "%s.%s", name, dom ? "$mydomain" : DEF_MYDOMAIN) <
-	    0)
+	if (snprintf(out, cap, "%s.%s", name,
+	             dom ? "$mydomain" : DEF_MYDOMAIN) < 0)
 		(void)str_copy(out, cap, name);
 }
 
@@ -108,19 +108,19 @@ prefix_of(const struct ifaddrs *ifa, const char *style)
 			return 32;
 		if (strcmp(style, "class") == 0) {
 			const struct sockaddr_in *a =
-				(const struct sockaddr_in *)ifa->ifa_addr;
+			    (const struct sockaddr_in *)ifa->ifa_addr;
 			unsigned first = ntohl(a->sin_addr.s_addr) >> 24;
 
 			return first < 128 ? 8 : first < 192 ? 16 : 24;
 		}
 		m = (const unsigned char *)&((const struct sockaddr_in *)nm)
-			    ->sin_addr;
+		        ->sin_addr;
 		n = 4;
 	} else {
 		if (strcmp(style, "host") == 0)
 			return 128;
 		m = (const unsigned char *)&((const struct sockaddr_in6 *)nm)
-			    ->sin6_addr;
+		        ->sin6_addr;
 		n = 16;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -138,7 +138,8 @@ net_text(const struct ifaddrs *ifa, int bits, char *out, size_t cap)
 	size_t n = fam == AF_INET ? 4 : 16;
 
 	if (fam == AF_INET)
-		memcpy(a, &((const struct sockaddr_in *)ifa->ifa_addr)->sin_addr,
+		memcpy(a,
+		       &((const struct sockaddr_in *)ifa->ifa_addr)->sin_addr,
 		       4);
 	else
 		memcpy(a,
@@ -155,9 +156,9 @@ net_text(const struct ifaddrs *ifa, int bits, char *out, size_t cap)
 	if (!inet_ntop(fam, a, text, sizeof text))
 		return -1;
 	return snprintf(out, cap, fam == AF_INET ? "%s/%d" : "[%s]/%d", text,
-			bits) < 0
-		       ? -1
-		       : 0;
+	                bits) < 0
+	           ? -1
+	           : 0;
 }
 
 /* Whether inet_interfaces lets this address be ours. */
@@ -176,15 +177,15 @@ usable(const struct conf *c, const struct ifaddrs *ifa, int v4, int v6)
 		return 0;
 	if (fam == AF_INET6 &&
 	    IN6_IS_ADDR_LINKLOCAL(
-		    &((const struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr))
+	        &((const struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr))
 		return 0;
 	if (listed(c, "inet_interfaces", "all"))
 		return 1;
 	a = fam == AF_INET
-		    ? (const void *)&((const struct sockaddr_in *)ifa->ifa_addr)
-			      ->sin_addr
-		    : (const void *)&((const struct sockaddr_in6 *)ifa->ifa_addr)
-			      ->sin6_addr;
+	        ? (const void *)&((const struct sockaddr_in *)ifa->ifa_addr)
+	              ->sin_addr
+	        : (const void *)&((const struct sockaddr_in6 *)ifa->ifa_addr)
+	              ->sin6_addr;
 	return inet_ntop(fam, a, text, sizeof text) &&
 	       listed(c, "inet_interfaces", text);
 }
@@ -194,8 +195,8 @@ usable(const struct conf *c, const struct ifaddrs *ifa, int v4, int v6)
 static void
 networks_into(const struct conf *c, char *out, size_t cap)
 {
-	const char *style = c->raw[conf_index(conf_param_find(
-		"mynetworks_style"))];
+	const char *style =
+	    c->raw[conf_index(conf_param_find("mynetworks_style"))];
 	int all = listed(c, "inet_protocols", "all");
 	int v4 = all || listed(c, "inet_protocols", "ipv4");
 	int v6 = all || listed(c, "inet_protocols", "ipv6");

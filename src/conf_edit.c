@@ -74,8 +74,7 @@ find_edit(const char *s, size_t n, const char *const *names, size_t count)
 
 int
 conf_edit_text(const char *in, size_t len, const char *const *names,
-	       const char *const *values, size_t n, char **out,
-	       size_t *outlen)
+               const char *const *values, size_t n, char **out, size_t *outlen)
 {
 	struct obuf b = {NULL, 0, 0, 0};
 	unsigned char *found = calloc(n ? n : 1, 1);
@@ -87,7 +86,8 @@ conf_edit_text(const char *in, size_t len, const char *const *names,
 	/* loop invariant: in[0..p) is copied or replaced into b */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t ln = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p), i = 0;
+		size_t ln = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p),
+		       i = 0;
 		long e;
 
 		while (i < ln && ISWS(p[i]))

@@ -32,9 +32,8 @@ isname(char ch)
 	       (ch >= '0' && ch <= '9') || ch == '_';
 }
 
-static void
-fail(struct xstate *x, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void fail(struct xstate *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 fail(struct xstate *x, const char *fmt, ...)
@@ -181,7 +180,7 @@ braced(const char *s, size_t n, size_t a[2], size_t b[2])
  * Returns the next index. */
 static size_t
 conditional(struct xstate *x, const char *s, size_t n, size_t j, size_t k,
-	    char open, char close)
+            char open, char close)
 {
 	size_t end = matching(s, n, k + 1, open, close), a[2], b[2];
 	const char *in = s + k + 1, *v = NULL;
@@ -276,8 +275,8 @@ expand_text(struct xstate *x, const char *s, size_t n)
 }
 
 int
-conf_expand(const struct conf *c, const char *self, const char *text,
-	    char *out, size_t cap, struct conf_xinfo *xi)
+conf_expand(const struct conf *c, const char *self, const char *text, char *out,
+            size_t cap, struct conf_xinfo *xi)
 {
 	struct xstate x;
 
@@ -297,7 +296,7 @@ conf_expand(const struct conf *c, const char *self, const char *text,
 
 int
 conf_expand_text(const struct conf *c, const char *name, const char *text,
-		 char *out, size_t cap)
+                 char *out, size_t cap)
 {
 	struct conf_xinfo xi;
 

@@ -89,8 +89,8 @@ conf_get(const struct conf *c, const char *name)
 
 	if (!row(c, name, &idx))
 		return NULL;
-	if (conf_expand(c, name, conf_text(c, idx), c->s->get,
-			sizeof c->s->get, &xi) < 0)
+	if (conf_expand(c, name, conf_text(c, idx), c->s->get, sizeof c->s->get,
+	                &xi) < 0)
 		c->s->get[0] = '\0'; /* only an unchecked conf gets here */
 	return c->s->get;
 }
@@ -107,7 +107,7 @@ number(const struct conf *c, const char *name, int time)
 		return 0;
 	if (time ? conf_scan_time(v, p->unit, &n) : conf_scan_number(v, &n))
 		if (time ? conf_scan_time(p->def, p->unit, &n)
-			 : conf_scan_number(p->def, &n))
+		         : conf_scan_number(p->def, &n))
 			return 0;
 	return n;
 }
@@ -157,15 +157,13 @@ conf_list_next(const char **cursor, char *out, size_t cap)
 
 static const char *
 tls_level(const struct conf *c, const char *level, const char *enforce,
-	  const char *use)
+          const char *use)
 {
-	static const char *const levels[] = {"none",	    "may",
-					     "encrypt",	    "fingerprint",
-					     "verify",	    "secure"};
+	static const char *const levels[] = {"none",        "may",    "encrypt",
+	                                     "fingerprint", "verify", "secure"};
 	const char *v = conf_get(c, level);
 
-	for (size_t i = 0; v && *v && i < sizeof levels / sizeof levels[0];
-	     i++)
+	for (size_t i = 0; v && *v && i < sizeof levels / sizeof levels[0]; i++)
 		if (str_eq_nocase(v, levels[i]))
 			return levels[i];
 	if (enforce && conf_bool(c, enforce))
@@ -177,7 +175,7 @@ const char *
 conf_smtpd_tls_level(const struct conf *c)
 {
 	return tls_level(c, "smtpd_tls_security_level", "smtpd_enforce_tls",
-			 "smtpd_use_tls");
+	                 "smtpd_use_tls");
 }
 
 const char *

@@ -55,7 +55,7 @@ struct conf_xinfo {
 /* Expand text (the value of parameter self, NULL for none) into out[cap].
  * 0, or -1 with xi->why set (loop, depth, unterminated ${, too long). */
 int conf_expand(const struct conf *c, const char *self, const char *text,
-		char *out, size_t cap, struct conf_xinfo *xi);
+                char *out, size_t cap, struct conf_xinfo *xi);
 
 /* Strict scanners of the typed forms: 0 or -1. */
 int conf_scan_number(const char *s, long long *out);

@@ -43,8 +43,8 @@ conf_scan_time(const char *s, char unit, long long *out)
 	static const struct {
 		char unit;
 		long long mul;
-	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400},
-		     {'w', 604800}};
+	} units[] = {
+	    {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
 	char digits[24];
 	size_t n = strspn(s, "0123456789");
 	long long v;
@@ -60,7 +60,7 @@ conf_scan_time(const char *s, char unit, long long *out)
 	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
 		if (units[i].unit == unit)
 			return __builtin_mul_overflow(v, units[i].mul, out) ? -1
-									     : 0;
+			                                                    : 0;
 	return -1;
 }
 
@@ -76,7 +76,7 @@ time_text(char *out, size_t cap, long long secs)
 	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
 		if (secs != 0 && secs % units[i].mul == 0) {
 			(void)snprintf(out, cap, "%lld%c", secs / units[i].mul,
-				       units[i].unit);
+			               units[i].unit);
 			return;
 		}
 	(void)snprintf(out, cap, "%llds", secs);
@@ -116,8 +116,7 @@ one_of(const char *word, const char *values)
 }
 
 static int
-check_number(const struct conf_param *p, const char *v, char *why,
-	     size_t cap)
+check_number(const struct conf_param *p, const char *v, char *why, size_t cap)
 {
 	long long n;
 	char lo[24], hi[24];
@@ -125,7 +124,8 @@ check_number(const struct conf_param *p, const char *v, char *why,
 	if (p->type == CONF_T_TIME) {
 		if (conf_scan_time(v, p->unit, &n) < 0) {
 			if (p->unit == 's')
-				WHY("expected a time like 300s, 5m, 1h, 1d, 1w");
+				WHY("expected a time like 300s, 5m, 1h, 1d, "
+				    "1w");
 			else
 				WHY("expected a time like 300s, 5m, 1h, 1d, 1w "
 				    "(a number alone counts in %c)",
@@ -145,8 +145,8 @@ check_number(const struct conf_param *p, const char *v, char *why,
 			WHY("expected a size in bytes from %lld to %lld",
 			    p->min, p->max);
 		else
-			WHY("expected a whole number from %lld to %lld",
-			    p->min, p->max);
+			WHY("expected a whole number from %lld to %lld", p->min,
+			    p->max);
 		return -1;
 	}
 	return 0;
@@ -172,8 +172,7 @@ valid_map(const char *m)
 }
 
 static int
-check_elements(const struct conf_param *p, const char *v, char *why,
-	       size_t cap)
+check_elements(const struct conf_param *p, const char *v, char *why, size_t cap)
 {
 	char elem[CONF_VALUE_MAX], list[300], q[100];
 	const char *cur = v;
@@ -182,7 +181,8 @@ check_elements(const struct conf_param *p, const char *v, char *why,
 		conf_quote(q, sizeof q, elem);
 		if (p->type == CONF_T_MAP && !valid_map(elem)) {
 			WHY("%s is not a lookup table: expected type:name "
-			    "with type cdb or hash, like cdb:/etc/tinymta/virtual",
+			    "with type cdb or hash, like "
+			    "cdb:/etc/tinymta/virtual",
 			    q);
 			return -1;
 		}
@@ -239,7 +239,7 @@ has_control(const char *v)
 
 int
 conf_check_value(const struct conf *c, const struct conf_param *p,
-		 const char *value, char *why, size_t cap)
+                 const char *value, char *why, size_t cap)
 {
 	struct conf_xinfo xi;
 	char *buf, q[100];
@@ -271,7 +271,7 @@ conf_check_value(const struct conf *c, const struct conf_param *p,
 		conf_quote(q, sizeof q, buf);
 		if (n < cap)
 			(void)snprintf(why + n, cap - n, " (it expands to %s)",
-				       q);
+			               q);
 	} else if (xi.undef[0]) {
 		WHY("$%s is not set anywhere and expands to nothing", xi.undef);
 		r = 1;

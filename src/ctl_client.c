@@ -52,7 +52,7 @@ ctl_request(const char *qdir, const char *request, char *reply, size_t cap)
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/public/control",
-		     qdir) >= (int)sizeof sa.sun_path ||
+	             qdir) >= (int)sizeof sa.sun_path ||
 	    snprintf(line, sizeof line, "%s\n", request) >= (int)sizeof line) {
 		errno = ENAMETOOLONG;
 		return -1;

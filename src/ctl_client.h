@@ -12,8 +12,7 @@
  * reply[cap]. 0 when the master answered (the reply says OK or ERR),
  * -1 with errno when it could not be reached (ENOENT/ECONNREFUSED: not
  * running). */
-int ctl_request(const char *qdir, const char *request, char *reply,
-		size_t cap);
+int ctl_request(const char *qdir, const char *request, char *reply, size_t cap);
 
 /* 1 when a master holds QDIR/pid/master.pid, 0 when not, -1 on error. */
 int ctl_master_running(const char *qdir, long *pid);

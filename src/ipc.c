@@ -29,7 +29,7 @@ get_u32(const unsigned char *p)
 
 int
 ipc_build(unsigned char *buf, size_t cap, uint32_t type,
-	  const char *const *fields, size_t nfields)
+          const char *const *fields, size_t nfields)
 {
 	size_t off = 8;
 
@@ -75,7 +75,7 @@ ipc_parse(const unsigned char *buf, size_t len, struct ipc_msg *m)
 
 int
 ipc_send(int sock, uint32_t type, const char *const *fields, size_t nfields,
-	 const int *fds, size_t nfds)
+         const int *fds, size_t nfds)
 {
 	unsigned char buf[IPC_FRAME_MAX];
 	union {

@@ -19,13 +19,13 @@
 #define IPC_FDS_MAX 16
 
 enum ipc_type {
-	IPC_STATUS = 1,  /* master -> qmgr: report state; reply has JSON */
-	IPC_FLUSH,       /* master -> qmgr: retry deferred mail now [site] */
-	IPC_WAKEUP,      /* master -> qmgr: scan incoming now */
-	IPC_RELOAD,      /* master -> children: configuration changed */
-	IPC_DELIVER,     /* qmgr -> master: spawn a delivery agent (fds) */
-	IPC_REPLY,       /* any reply: field 0 = "ok" or an error text */
-	IPC_DELIVER_ID,  /* master -> qmgr: deliver one queue ID now */
+	IPC_STATUS = 1, /* master -> qmgr: report state; reply has JSON */
+	IPC_FLUSH,      /* master -> qmgr: retry deferred mail now [site] */
+	IPC_WAKEUP,     /* master -> qmgr: scan incoming now */
+	IPC_RELOAD,     /* master -> children: configuration changed */
+	IPC_DELIVER,    /* qmgr -> master: spawn a delivery agent (fds) */
+	IPC_REPLY,      /* any reply: field 0 = "ok" or an error text */
+	IPC_DELIVER_ID, /* master -> qmgr: deliver one queue ID now */
 };
 
 struct ipc_msg {
@@ -38,13 +38,13 @@ struct ipc_msg {
 
 /* Build a frame into buf[cap]: bytes used, or -1 when it does not fit. */
 int ipc_build(unsigned char *buf, size_t cap, uint32_t type,
-	      const char *const *fields, size_t nfields);
+              const char *const *fields, size_t nfields);
 /* PURE: parse a frame held in buf[len] into *m (fields point into buf).
  * 0, or -1 when malformed. Fuzzed. */
 int ipc_parse(const unsigned char *buf, size_t len, struct ipc_msg *m);
 /* Send one frame with optional descriptors. 0, or -1 with errno. */
-int ipc_send(int sock, uint32_t type, const char *const *fields,
-	     size_t nfields, const int *fds, size_t nfds);
+int ipc_send(int sock, uint32_t type, const char *const *fields, size_t nfields,
+             const int *fds, size_t nfds);
 /* Receive one frame into buf[IPC_FRAME_MAX] and parse it. Returns 1 on a
  * frame, 0 at EOF, -1 on error (errno; EBADMSG for a malformed frame —
  * any descriptors that came with it are closed). */

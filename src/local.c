@@ -41,9 +41,9 @@ open_slot(struct local *l, unsigned slot)
 	if (l->open[slot])
 		return l->open[slot] > 0 ? 0 : -1;
 	if (qfile_open_fd(&l->q[slot], 3 + (int)slot, 0, &err, where,
-			  sizeof where) < 0) {
+	                  sizeof where) < 0) {
 		log_error("queue file on descriptor %u: %s: %s", 3 + slot,
-			  qfile_strerror(err), where);
+		          qfile_strerror(err), where);
 		l->open[slot] = -1;
 		return -1;
 	}
@@ -66,20 +66,20 @@ report(struct local *l, const struct local_item *it,
 	else
 		str_copy(rcpt, sizeof rcpt, it->addr);
 	snprintf(line, sizeof line, "%u %u %s %s %s\n", it->slot, it->idx,
-		 words[res->status], res->dsn, res->reason);
+	         words[res->status], res->dsn, res->reason);
 	if (io_write_all(1, line, strlen(line)) < 0)
 		log_warn("cannot report to the queue manager: %s",
-			 strerror(errno));
+		         strerror(errno));
 	if (strcmp(rcpt, it->addr) != 0)
 		log_info("%s: to=<%s>, orig_to=<%s>, relay=local, delay=%.0f, "
-			 "dsn=%s, status=%s (%s)",
-			 l->id[it->slot], it->addr, rcpt, delay < 0 ? 0 : delay,
-			 res->dsn, words[res->status], res->reason);
+		         "dsn=%s, status=%s (%s)",
+		         l->id[it->slot], it->addr, rcpt, delay < 0 ? 0 : delay,
+		         res->dsn, words[res->status], res->reason);
 	else
 		log_info("%s: to=<%s>, relay=local, delay=%.0f, dsn=%s, "
-			 "status=%s (%s)",
-			 l->id[it->slot], it->addr, delay < 0 ? 0 : delay,
-			 res->dsn, words[res->status], res->reason);
+		         "status=%s (%s)",
+		         l->id[it->slot], it->addr, delay < 0 ? 0 : delay,
+		         res->dsn, words[res->status], res->reason);
 }
 
 /* Delivered-To loop check: 1 when the message already went through. */
@@ -131,7 +131,8 @@ deliver_mbox_group(struct local *l, size_t first, size_t last)
 	}
 	mbox_commit(&l->mbox, &cres);
 	if (cres.status == MBOX_OK)
-		str_copy(cres.reason, sizeof cres.reason, "delivered to mailbox");
+		str_copy(cres.reason, sizeof cres.reason,
+		         "delivered to mailbox");
 	mbox_close(&l->mbox);
 	for (size_t i = first; i < last; i++)
 		if (ok[i])
@@ -150,9 +151,10 @@ deliver_maildir(struct local *l, const struct local_item *it)
 		str_copy(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
 	fill_msg(l, it, &msg);
-	if (maildir_init(&md, it->target, host,
-			 (uint64_t)conf_size(l->role.conf, "mailbox_size_limit"),
-			 &res) == 0 &&
+	if (maildir_init(
+	        &md, it->target, host,
+	        (uint64_t)conf_size(l->role.conf, "mailbox_size_limit"),
+	        &res) == 0 &&
 	    maildir_deliver(&md, &msg, &res, NULL, 0) == MBOX_OK)
 		str_copy(res.reason, sizeof res.reason, "delivered to maildir");
 	report(l, it, &res);
@@ -164,23 +166,24 @@ usable(struct local *l, struct local_item *it)
 {
 	struct mbox_result res;
 
-	if (open_slot(l, it->slot) < 0 || it->idx >= l->q[it->slot].info.nrcpt) {
+	if (open_slot(l, it->slot) < 0 ||
+	    it->idx >= l->q[it->slot].info.nrcpt) {
 		mbox_result_set(&res, MBOX_TEMP, "4.3.0", 0,
-				"queue file unusable");
+		                "queue file unusable");
 		report(l, it, &res);
 		return 0;
 	}
 	if (looping(l, it)) {
 		mbox_result_set(&res, MBOX_PERM, "5.4.6", 0,
-				"mail forwarding loop for %s", it->addr);
+		                "mail forwarding loop for %s", it->addr);
 		report(l, it, &res);
 		return 0;
 	}
 	if (it->kind != LOCAL_MAILBOX) {
 		mbox_result_set(&res, MBOX_PERM, "5.3.0", 0,
-				"delivery to a %s is not available in this "
-				"version",
-				it->kind == LOCAL_PIPE ? "command" : "file");
+		                "delivery to a %s is not available in this "
+		                "version",
+		                it->kind == LOCAL_PIPE ? "command" : "file");
 		report(l, it, &res);
 		return 0;
 	}

@@ -32,8 +32,9 @@ local_parse_items(struct local *l, int argc, char **argv)
 		struct local_item *it = &l->items[l->nitems++];
 		uint32_t slot, idx;
 
-		if (!qfile_id_valid(argv[i]) || scan_u32(argv[i + 1], &slot) < 0 ||
-		    slot >= LOCAL_SLOTS || scan_u32(argv[i + 2], &idx) < 0 ||
+		if (!qfile_id_valid(argv[i]) ||
+		    scan_u32(argv[i + 1], &slot) < 0 || slot >= LOCAL_SLOTS ||
+		    scan_u32(argv[i + 2], &idx) < 0 ||
 		    kind_of(argv[i + 3], &it->kind) < 0 || !argv[i + 4][0] ||
 		    (it->kind != LOCAL_PIPE && argv[i + 4][0] != '/'))
 			return -1;

@@ -4,6 +4,7 @@
  * in development); its only inputs are the configuration and the control
  * socket, whose peers are checked (root, mail_owner or our own uid).
  */
+#define _GNU_SOURCE /* pipe2, O_TMPFILE */
 #include "master.h"
 #include "queue.h"
 #include "util/io.h"
@@ -76,7 +77,7 @@ setup_logging(struct master *m)
 			io_close(f);
 		if (fd < 0)
 			log_error("cannot open log file %s: %s", file,
-				  strerror(errno));
+			          strerror(errno));
 	}
 	if (fd == 2) {
 		log_set_fd(2);
@@ -105,7 +106,7 @@ load_config(struct master *m)
 	for (size_t i = 0; i < ps->n; i++)
 		if (ps->v[i].severity == CONF_SEV_ERROR)
 			log_error("%s, line %u: %s", ps->v[i].file,
-				  ps->v[i].line, ps->v[i].message);
+			          ps->v[i].line, ps->v[i].message);
 	free(ps);
 	return r;
 }
@@ -124,7 +125,7 @@ lookup_owner(struct master *m)
 	r = sys_user(owner, &m->uid, &m->gid);
 	if (r <= 0) {
 		log_error("mail_owner %s: %s", owner,
-			  r < 0 ? strerror(errno) : "no such user");
+		          r < 0 ? strerror(errno) : "no such user");
 		return -1;
 	}
 	if (m->uid == 0) {
@@ -150,7 +151,8 @@ lock_pidfile(struct master *m)
 	if (flock(m->pidfd, LOCK_EX | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? 0 : -1;
 	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	if (ftruncate(m->pidfd, 0) < 0 || pwrite(m->pidfd, buf, (size_t)n, 0) != n)
+	if (ftruncate(m->pidfd, 0) < 0 ||
+	    pwrite(m->pidfd, buf, (size_t)n, 0) != n)
 		return -1;
 	return 1;
 }
@@ -181,8 +183,8 @@ loop(struct master *m)
 		struct pollfd p[2 + KID_COUNT];
 		nfds_t n = 0;
 		time_t next = master_kids_next_event(m), now = time(NULL);
-		int timeout = next ? (int)(next > now ? (next - now) * 1000 : 0)
-				   : -1;
+		int timeout =
+		    next ? (int)(next > now ? (next - now) * 1000 : 0) : -1;
 
 		p[n++] = (struct pollfd){m->sigpipe[0], POLLIN, 0};
 		p[n++] = (struct pollfd){m->ctl, POLLIN, 0};
@@ -248,7 +250,7 @@ prepare(struct master *m)
 	}
 	if (queue_init(m->qdir, m->uid, m->gid) < 0) {
 		log_error("cannot create queue in %s: %s", m->qdir,
-			  strerror(errno));
+		          strerror(errno));
 		return 73;
 	}
 	r = lock_pidfile(m);
@@ -260,7 +262,7 @@ prepare(struct master *m)
 	}
 	if (setup_signals(m) < 0 || master_ctl_open(m) < 0) {
 		log_error("cannot set up signals or control socket: %s",
-			  strerror(errno));
+		          strerror(errno));
 		return 71;
 	}
 	return 0;
@@ -288,7 +290,7 @@ master_run(int foreground, int verbose, int ready_fd)
 		return r < 0 ? 0 : r;
 	}
 	log_info("daemon started -- version %s, configuration %s",
-		 TINYMTA_VERSION, m->cfgdir);
+	         TINYMTA_VERSION, m->cfgdir);
 	master_kids_start(m);
 	tell_ready(ready_fd, "ok");
 	loop(m);

@@ -54,10 +54,10 @@ void master_kids_reap(struct master *m);
 void master_kids_stop(struct master *m);
 void master_kid_input(struct master *m, enum master_kid_role k);
 int master_kid_send(struct master *m, enum master_kid_role k, unsigned type,
-		    const char *const *fields, size_t nfields);
+                    const char *const *fields, size_t nfields);
 /* Wait up to ms for an IPC_REPLY from kid k (other frames are handled). */
 int master_kid_reply(struct master *m, enum master_kid_role k, char *out,
-		     size_t cap, int ms);
+                     size_t cap, int ms);
 time_t master_kids_next_event(const struct master *m);
 /* master_ctl.c */
 int master_ctl_open(struct master *m);

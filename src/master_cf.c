@@ -34,9 +34,8 @@ struct mparse {
 	size_t ntok;
 };
 
-static void
-report(struct mparse *mp, const char *param, enum conf_severity sev,
-       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void report(struct mparse *mp, const char *param, enum conf_severity sev,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
 report(struct mparse *mp, const char *param, enum conf_severity sev,
@@ -58,8 +57,8 @@ static const struct {
 	const char *name;
 	unsigned port;
 } services[] = {
-	{"smtp", 25},	  {"submission", 587}, {"smtps", 465},
-	{"submissions", 465}, {"pop3", 110},	   {"pop3s", 995},
+    {"smtp", 25},         {"submission", 587}, {"smtps", 465},
+    {"submissions", 465}, {"pop3", 110},       {"pop3s", 995},
 };
 
 unsigned
@@ -91,8 +90,9 @@ valid_host(const char *h)
 			if (label == 0)
 				return 0;
 			label = 0;
-		} else if ((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
-			   (*h >= '0' && *h <= '9') || *h == '-') {
+		} else if ((*h >= 'a' && *h <= 'z') ||
+		           (*h >= 'A' && *h <= 'Z') ||
+		           (*h >= '0' && *h <= '9') || *h == '-') {
 			if (++label > 63)
 				return 0;
 		} else {
@@ -114,13 +114,13 @@ parse_listen(struct master_service *s)
 		end = strchr(name, ']');
 		if (!end || end[1] != ':' ||
 		    str_copy_n(s->host, sizeof s->host, name + 1,
-			       (size_t)(end - name - 1)) < 0 ||
+		               (size_t)(end - name - 1)) < 0 ||
 		    inet_pton(AF_INET6, s->host, a6) != 1)
 			return -1;
 		port = end + 2;
 	} else if ((end = strrchr(name, ':')) != NULL) {
 		if (str_copy_n(s->host, sizeof s->host, name,
-			       (size_t)(end - name)) < 0 ||
+		               (size_t)(end - name)) < 0 ||
 		    !valid_host(s->host))
 			return -1;
 		port = end + 1;
@@ -202,7 +202,8 @@ add_override(struct mparse *mp, struct master_service *s, char *text)
 
 	if (!eq) {
 		conf_quote(q, sizeof q, text);
-		report(mp, "", CONF_SEV_ERROR, "-o %s: expected -o name=value", q);
+		report(mp, "", CONF_SEV_ERROR, "-o %s: expected -o name=value",
+		       q);
 		return -1;
 	}
 	*eq = '\0';
@@ -210,9 +211,10 @@ add_override(struct mparse *mp, struct master_service *s, char *text)
 	value = trim(eq + 1);
 	if (!*name || strlen(name) >= CONF_NAME_MAX ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789_") != strlen(name)) {
+	                 "0123456789_") != strlen(name)) {
 		conf_quote(q, sizeof q, name);
-		report(mp, "", CONF_SEV_ERROR, "-o %s: not a parameter name", q);
+		report(mp, "", CONF_SEV_ERROR, "-o %s: not a parameter name",
+		       q);
 		return -1;
 	}
 	if (!(p = conf_param_find(name)))
@@ -220,8 +222,8 @@ add_override(struct mparse *mp, struct master_service *s, char *text)
 		       name);
 	else if ((r = conf_check_value(mp->c, p, value, why, sizeof why)))
 		report(mp, name, r < 0 ? CONF_SEV_ERROR : CONF_SEV_WARNING,
-		       "-o %s=%s: %s", name, (conf_quote(q, sizeof q, value), q),
-		       why);
+		       "-o %s=%s: %s", name,
+		       (conf_quote(q, sizeof q, value), q), why);
 	if (r < 0)
 		return -1;
 	if (s->nopts >= MASTER_CF_OPTS_MAX) {
@@ -308,16 +310,17 @@ static void
 parse_service(struct mparse *mp)
 {
 	static const char *const ignored[] = {"unix", "unix-dgram", "fifo",
-					      "pass"};
+	                                      "pass"};
 	struct master_cf *m = mp->m;
 	struct master_service *s;
 	size_t pool_len = m->pool_len;
 	char q[100];
 
 	if (mp->ntok < 8) {
-		report(mp, "", CONF_SEV_ERROR,
-		       "expected at least 8 fields: service type private unpriv "
-		       "chroot wakeup maxproc command");
+		report(
+		    mp, "", CONF_SEV_ERROR,
+		    "expected at least 8 fields: service type private unpriv "
+		    "chroot wakeup maxproc command");
 		return;
 	}
 	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
@@ -472,7 +475,7 @@ physical(struct mparse *mp, const char *s, size_t n, unsigned lineno)
 
 int
 master_cf_parse(struct master_cf *m, const char *file, const char *text,
-		size_t len, const struct conf *c, struct conf_problems *ps)
+                size_t len, const struct conf *c, struct conf_problems *ps)
 {
 	const char *p = text, *end = text + len;
 	struct mparse *mp;
@@ -483,12 +486,12 @@ master_cf_parse(struct master_cf *m, const char *file, const char *text,
 	m->missing = 0;
 	if (len > CONF_FILE_MAX) {
 		conf_problems_add(ps, file, 0, "", CONF_SEV_ERROR,
-				  "file larger than %d bytes", CONF_FILE_MAX);
+		                  "file larger than %d bytes", CONF_FILE_MAX);
 		return -1;
 	}
 	if (!(mp = calloc(1, sizeof *mp))) {
 		conf_problems_add(ps, file, 0, "", CONF_SEV_ERROR,
-				  "out of memory");
+		                  "out of memory");
 		return -1;
 	}
 	mp->m = m;
@@ -511,7 +514,7 @@ master_cf_parse(struct master_cf *m, const char *file, const char *text,
 
 int
 master_cf_load(struct master_cf *m, const char *path, const struct conf *c,
-	       struct conf_problems *ps)
+               struct conf_problems *ps)
 {
 	char *text;
 	size_t len;
@@ -526,11 +529,11 @@ master_cf_load(struct master_cf *m, const char *path, const struct conf *c,
 			return 0;
 		if (e == EFBIG)
 			conf_problems_add(ps, path, 0, "", CONF_SEV_ERROR,
-					  "file larger than %d bytes",
-					  CONF_FILE_MAX);
+			                  "file larger than %d bytes",
+			                  CONF_FILE_MAX);
 		else
 			conf_problems_add(ps, path, 0, "", CONF_SEV_ERROR,
-					  "cannot read: %s", strerror(e));
+			                  "cannot read: %s", strerror(e));
 		return -1;
 	}
 	r = master_cf_parse(m, path, text, len, c, ps);
@@ -546,13 +549,13 @@ master_cf_str(const struct master_cf *m, unsigned off)
 
 int
 master_cf_apply(const struct master_cf *m, const struct master_service *s,
-		struct conf *c, struct conf_problems *ps)
+                struct conf *c, struct conf_problems *ps)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < s->nopts; i++)
 		if (conf_set(c, master_cf_str(m, s->opts[i].name),
-			     master_cf_str(m, s->opts[i].value), ps) < 0)
+		             master_cf_str(m, s->opts[i].value), ps) < 0)
 			r = -1;
 	return r;
 }

@@ -37,9 +37,9 @@ struct master_service {
 };
 
 struct master_cf {
-	size_t n;                   /* inet services kept in v */
-	size_t ignored;             /* unix, fifo, pass lines */
-	int missing;                /* master_cf_load: no file */
+	size_t n;       /* inet services kept in v */
+	size_t ignored; /* unix, fifo, pass lines */
+	int missing;    /* master_cf_load: no file */
 	size_t pool_len;
 	struct master_service v[MASTER_CF_SERVICES_MAX];
 	char pool[MASTER_CF_POOL];
@@ -51,16 +51,15 @@ struct master_cf {
  * Returns 0, or -1 when an error-severity problem was found (the line
  * with it is not kept). */
 int master_cf_parse(struct master_cf *m, const char *file, const char *text,
-		    size_t len, const struct conf *c,
-		    struct conf_problems *ps);
+                    size_t len, const struct conf *c, struct conf_problems *ps);
 /* Read and parse path; a missing file sets m->missing and returns 0. */
-int master_cf_load(struct master_cf *m, const char *path,
-		   const struct conf *c, struct conf_problems *ps);
+int master_cf_load(struct master_cf *m, const char *path, const struct conf *c,
+                   struct conf_problems *ps);
 /* The text at a pool offset (a master_opt name or value). */
 const char *master_cf_str(const struct master_cf *m, unsigned off);
 /* Apply the -o overrides of s to c (conf_set each). 0, or -1. */
 int master_cf_apply(const struct master_cf *m, const struct master_service *s,
-		    struct conf *c, struct conf_problems *ps);
+                    struct conf *c, struct conf_problems *ps);
 /* The port of a service name (smtp 25, submission 587, smtps and
  * submissions 465, pop3 110, pop3s 995) or a decimal 1-65535; 0 if none. */
 unsigned master_cf_port(const char *name);

@@ -31,7 +31,7 @@
 #define CTL_REPLY_MAX 8192
 
 static const char *const queue_names[] = {"maildrop", "incoming", "active",
-					  "deferred", "hold",     "corrupt"};
+                                          "deferred", "hold",     "corrupt"};
 
 int
 master_ctl_open(struct master *m)
@@ -41,7 +41,7 @@ master_ctl_open(struct master *m)
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/public/control",
-		     m->qdir) >= (int)sizeof sa.sun_path) {
+	             m->qdir) >= (int)sizeof sa.sun_path) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -80,7 +80,7 @@ count_queue(const char *qdir, const char *name, time_t *oldest)
 			continue;
 		n++;
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-			    0 &&
+		        0 &&
 		    (*oldest == 0 || st.st_mtime < *oldest))
 			*oldest = st.st_mtime;
 	}
@@ -99,21 +99,21 @@ status_json(struct master *m, char *out, size_t cap)
 		long n = count_queue(m->qdir, queue_names[i], &oldest);
 
 		snprintf(q, sizeof q, "%s\"%s\": %ld", i ? ", " : "",
-			 queue_names[i], n);
+		         queue_names[i], n);
 		str_append(queues, sizeof queues, q);
 	}
 	if (master_kid_send(m, KID_QMGR, IPC_STATUS, NULL, 0) < 0 ||
 	    master_kid_reply(m, KID_QMGR, fromq, sizeof fromq, 500) < 0)
 		snprintf(fromq, sizeof fromq,
-			 "\"deliveries_active\": %zu, \"destinations\": []",
-			 m->nagents);
+		         "\"deliveries_active\": %zu, \"destinations\": []",
+		         m->nagents);
 	snprintf(out, cap,
-		 "{\"running\": true, \"pid\": %ld, \"uptime_s\": %lld, "
-		 "\"version\": \"%s\", \"clock_set\": %s, \"queues\": {%s}, "
-		 "\"oldest_age_s\": %lld, %s}\n",
-		 (long)getpid(), (long long)(now - m->started),
-		 TINYMTA_VERSION, clock_is_set() ? "true" : "false", queues,
-		 (long long)(oldest && now > oldest ? now - oldest : 0), fromq);
+	         "{\"running\": true, \"pid\": %ld, \"uptime_s\": %lld, "
+	         "\"version\": \"%s\", \"clock_set\": %s, \"queues\": {%s}, "
+	         "\"oldest_age_s\": %lld, %s}\n",
+	         (long)getpid(), (long long)(now - m->started), TINYMTA_VERSION,
+	         clock_is_set() ? "true" : "false", queues,
+	         (long long)(oldest && now > oldest ? now - oldest : 0), fromq);
 }
 
 int
@@ -130,16 +130,16 @@ master_reload(struct master *m, char *why, size_t cap)
 		c = NULL;
 		for (int k = 0; k < KID_COUNT; k++)
 			master_kid_send(m, (enum master_kid_role)k, IPC_RELOAD,
-					NULL, 0);
+			                NULL, 0);
 		log_info("reload -- version %s, configuration %s",
-			 TINYMTA_VERSION, m->cfgdir);
+		         TINYMTA_VERSION, m->cfgdir);
 		r = 0;
 	} else if (ps) {
 		for (size_t i = 0; i < ps->n; i++)
 			if (ps->v[i].severity == CONF_SEV_ERROR) {
 				snprintf(why, cap, "%s, line %u: %s",
-					 ps->v[i].file, ps->v[i].line,
-					 ps->v[i].message);
+				         ps->v[i].file, ps->v[i].line,
+				         ps->v[i].message);
 				break;
 			}
 	}
@@ -188,7 +188,7 @@ read_line(int fd, char *line, size_t cap)
 
 static void
 forward(struct master *m, unsigned type, const char *arg, char *reply,
-	size_t cap)
+        size_t cap)
 {
 	const char *f[] = {arg ? arg : ""};
 
@@ -215,8 +215,7 @@ dispatch(struct master *m, char *line, char *reply, size_t cap)
 			snprintf(reply, cap, "ERR 78 %s\n", why);
 	} else if (strcmp(line, "flush") == 0) {
 		forward(m, IPC_FLUSH, arg, reply, cap);
-	} else if (strcmp(line, "deliver") == 0 && arg &&
-		   qfile_id_valid(arg)) {
+	} else if (strcmp(line, "deliver") == 0 && arg && qfile_id_valid(arg)) {
 		forward(m, IPC_DELIVER_ID, arg, reply, cap);
 	} else if (strcmp(line, "wakeup") == 0) {
 		forward(m, IPC_WAKEUP, NULL, reply, cap);

@@ -32,7 +32,7 @@ exec_role(const struct master *m, uid_t uid, gid_t gid, char *const argv[])
 	signal(SIGPIPE, SIG_DFL);
 	if (sys_drop_privs(uid, gid) < 0) {
 		log_error("%s: cannot drop privileges to uid %ld: %s", argv[1],
-			  (long)uid, strerror(errno));
+		          (long)uid, strerror(errno));
 		_exit(71);
 	}
 	execv(m->exe, argv);
@@ -106,10 +106,10 @@ kid_died(struct master *m, struct master_kid *kid, int status)
 	if (!m->stopping) {
 		if (WIFSIGNALED(status))
 			log_warn("process %s pid %ld killed by signal %d",
-				 kid->role, (long)kid->pid, WTERMSIG(status));
+			         kid->role, (long)kid->pid, WTERMSIG(status));
 		else
 			log_warn("process %s pid %ld exit status %d", kid->role,
-				 (long)kid->pid, WEXITSTATUS(status));
+			         (long)kid->pid, WEXITSTATUS(status));
 	}
 	if (kid->link >= 0)
 		io_close(kid->link);
@@ -120,7 +120,7 @@ kid_died(struct master *m, struct master_kid *kid, int status)
 
 		kid->next_start = now + (1 << d); /* 2, 4 … 64 s */
 		log_warn("%s died soon after start; next start in %d s",
-			 kid->role, 1 << d);
+		         kid->role, 1 << d);
 	} else {
 		kid->quick_deaths = 0;
 		kid->next_start = now + 1;
@@ -199,7 +199,7 @@ spawn_agent(struct master *m, const struct ipc_msg *msg)
 		pw = getpwnam(msg->field[0]);
 		if (!pw || pw->pw_uid == 0) {
 			log_warn("delivery as user %s refused: %s",
-				 msg->field[0], pw ? "root" : "no such user");
+			         msg->field[0], pw ? "root" : "no such user");
 			return; /* qmgr sees EOF on the pipe: deferred */
 		}
 		uid = pw->pw_uid;
@@ -224,7 +224,7 @@ spawn_agent(struct master *m, const struct ipc_msg *msg)
 
 static void
 handle_frame(struct master *m, enum master_kid_role k,
-	     const struct ipc_msg *msg)
+             const struct ipc_msg *msg)
 {
 	if (msg->type == IPC_WAKEUP && k == KID_PICKUP)
 		master_kid_send(m, KID_QMGR, IPC_WAKEUP, NULL, 0);
@@ -232,21 +232,21 @@ handle_frame(struct master *m, enum master_kid_role k,
 		spawn_agent(m, msg);
 	else
 		log_debug("%s: ignored frame type %u", m->kids[k].role,
-			  msg->type);
+		          msg->type);
 	for (size_t i = 0; i < msg->nfds; i++)
 		io_close(msg->fds[i]);
 }
 
 static int
 read_frame(struct master *m, enum master_kid_role k, unsigned char *buf,
-	   struct ipc_msg *msg)
+           struct ipc_msg *msg)
 {
 	int r = ipc_recv(m->kids[k].link, buf, msg);
 
 	if (r <= 0) {
 		if (r < 0)
 			log_warn("%s: bad message: %s; closing its link",
-				 m->kids[k].role, strerror(errno));
+			         m->kids[k].role, strerror(errno));
 		io_close(m->kids[k].link);
 		m->kids[k].link = -1;
 	}
@@ -265,7 +265,7 @@ master_kid_input(struct master *m, enum master_kid_role k)
 
 int
 master_kid_send(struct master *m, enum master_kid_role k, unsigned type,
-		const char *const *fields, size_t nfields)
+                const char *const *fields, size_t nfields)
 {
 	if (m->kids[k].link < 0) {
 		errno = ENOTCONN;
@@ -276,7 +276,7 @@ master_kid_send(struct master *m, enum master_kid_role k, unsigned type,
 
 int
 master_kid_reply(struct master *m, enum master_kid_role k, char *out,
-		 size_t cap, int ms)
+                 size_t cap, int ms)
 {
 	unsigned char buf[IPC_FRAME_MAX];
 	struct ipc_msg msg;

@@ -7,6 +7,7 @@
  * submitter taken from the file's owner uid, and unlinks the original.
  * A file that fails validation moves to corrupt/ with a log line.
  */
+#define _GNU_SOURCE /* pipe2, O_TMPFILE */
 #include "cmd_tinymta.h"
 #include "ipc.h"
 #include "pickup.h"
@@ -36,7 +37,7 @@
  * copy's descriptor, or -1 with *err/where set (QFILE_ERR_IO: errno). */
 static int
 copy_validated(int fd, const char *dir, enum qfile_err *err, char *where,
-	       size_t wcap)
+               size_t wcap)
 {
 	struct qfile_info info;
 	struct qcheck *q = malloc(sizeof *q);
@@ -76,7 +77,7 @@ out:
 /* Write the new queue file from the validated private copy. */
 static int
 rewrite(struct qfile_reader *r, const char *incoming, uid_t uid,
-	char id[QFILE_ID_MAX])
+        char id[QFILE_ID_MAX])
 {
 	struct qfile_writer *w = malloc(sizeof *w);
 	struct qfile_rcpt *rc = malloc(sizeof *rc);
@@ -87,7 +88,7 @@ rewrite(struct qfile_reader *r, const char *incoming, uid_t uid,
 
 	for (size_t i = 0; ok && i < r->info.nattr; i++)
 		ok = qfile_attr(r, i, name, sizeof name, value, sizeof value) ==
-			     0 &&
+		         0 &&
 		     (strcmp(name, "uid") == 0 ||
 		      qfile_put_attr(w, name, value) == 0);
 	snprintf(num, sizeof num, "%lu", (unsigned long)uid);
@@ -113,7 +114,7 @@ quarantine(struct pickup *p, const char *id, const char *why)
 	if (queue_quarantine(p->qdir, "maildrop", id, why) < 0 &&
 	    unlink(p->path) < 0)
 		log_error("%s: cannot remove bad maildrop file: %s", id,
-			  strerror(errno));
+		          strerror(errno));
 }
 
 /* 0 done (picked up or quarantined), -1 try again later. */
@@ -128,7 +129,7 @@ pickup_file(struct pickup *p, const char *id)
 
 	if (queue_path(p->path, sizeof p->path, p->qdir, "maildrop", id) < 0 ||
 	    queue_path(incoming, sizeof incoming, p->qdir, "incoming", NULL) <
-		    0)
+	        0)
 		return -1;
 	fd = io_open(p->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd < 0)
@@ -146,7 +147,7 @@ pickup_file(struct pickup *p, const char *id)
 		qfile_describe(why, sizeof why, err, where, errno);
 		if (err == QFILE_ERR_IO) {
 			log_warn("%s: uid=%lu: cannot copy: %s", id,
-				 (unsigned long)st.st_uid, why);
+			         (unsigned long)st.st_uid, why);
 			return -1;
 		}
 		quarantine(p, id, why);
@@ -154,21 +155,21 @@ pickup_file(struct pickup *p, const char *id)
 	}
 	if (qfile_open_fd(&r, copy, 0, &err, where, sizeof where) < 0) {
 		log_error("%s: private copy failed to validate: %s", id,
-			  qfile_strerror(err));
+		          qfile_strerror(err));
 		return -1;
 	}
 	if (rewrite(&r, incoming, st.st_uid, newid) < 0) {
 		log_warn("%s: cannot write queue file in %s: %s", id, incoming,
-			 strerror(errno));
+		         strerror(errno));
 		qfile_close(&r);
 		return -1;
 	}
 	log_info("%s: uid=%lu from=<%s>", newid, (unsigned long)st.st_uid,
-		 r.info.sender);
+	         r.info.sender);
 	qfile_close(&r);
 	if (unlink(p->path) < 0)
 		log_error("%s: cannot remove %s: %s", newid, p->path,
-			  strerror(errno));
+		          strerror(errno));
 	return 0;
 }
 
@@ -181,7 +182,7 @@ scan(struct pickup *p)
 
 	if (queue_iter_open(&it, p->qdir, "maildrop") < 0) {
 		log_error("cannot open %s/maildrop: %s", p->qdir,
-			  strerror(errno));
+		          strerror(errno));
 		return 0;
 	}
 	while ((r = queue_iter_next(&it, id)) == 1)
@@ -200,7 +201,7 @@ bind_wakeup(struct pickup *p)
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/public/pickup",
-		     p->qdir) >= (int)sizeof sa.sun_path) {
+	             p->qdir) >= (int)sizeof sa.sun_path) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -237,11 +238,12 @@ tinymta_pickup_main(int argc, char **argv)
 	(void)argv;
 	if (!p || role_init(&role, "pickup") < 0)
 		return 78;
-	str_copy(p->qdir, sizeof p->qdir, conf_get(role.conf, "queue_directory"));
+	str_copy(p->qdir, sizeof p->qdir,
+	         conf_get(role.conf, "queue_directory"));
 	wake = bind_wakeup(p);
 	if (wake < 0)
 		log_fatal(71, "cannot bind %s/public/pickup: %s", p->qdir,
-			  strerror(errno));
+		          strerror(errno));
 	while (!role_stopping()) {
 		struct pollfd fds[2] = {{wake, POLLIN, 0}, {3, POLLIN, 0}};
 

@@ -195,7 +195,7 @@ int qfile_open(struct qfile_reader *r, const char *path, int rw,
  * pread, so the offset is not relied on afterwards). Takes ownership of
  * fd: it is closed on failure and by qfile_close. */
 int qfile_open_fd(struct qfile_reader *r, int fd, int rw, enum qfile_err *err,
-		  char *where, size_t wherecap);
+                  char *where, size_t wherecap);
 void qfile_close(struct qfile_reader *r);
 /* Attribute i / recipient i (0-based) of an opened file; 0 or -1 (errno:
  * ENOENT past the end, ERANGE when a buffer is too small, EBADMSG when

@@ -126,7 +126,7 @@ check_fd(int fd, struct qfile_info *info, char *where, size_t wcap)
 
 int
 qfile_open(struct qfile_reader *r, const char *path, int rw,
-	   enum qfile_err *err, char *where, size_t wherecap)
+           enum qfile_err *err, char *where, size_t wherecap)
 {
 	int fd;
 
@@ -134,7 +134,7 @@ qfile_open(struct qfile_reader *r, const char *path, int rw,
 	r->fd = -1;
 	set_where(where, wherecap, "");
 	fd = io_open(path, (rw ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK,
-		     0);
+	             0);
 	if (fd < 0) {
 		set_where(where, wherecap, "open");
 		return open_fail(fd, err, QFILE_ERR_IO);
@@ -144,7 +144,7 @@ qfile_open(struct qfile_reader *r, const char *path, int rw,
 
 int
 qfile_open_fd(struct qfile_reader *r, int fd, int rw, enum qfile_err *err,
-	      char *where, size_t wherecap)
+              char *where, size_t wherecap)
 {
 	struct stat st;
 	enum qfile_err e;

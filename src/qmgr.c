@@ -38,7 +38,7 @@ room(const struct qmgr *q)
 static void
 scan(struct qmgr *q, const char *queue, int due)
 {
-	char (*ids)[QFILE_ID_MAX] = malloc(QMGR_IDS_MAX * sizeof *ids);
+	char(*ids)[QFILE_ID_MAX] = malloc(QMGR_IDS_MAX * sizeof *ids);
 	struct queue_iter it;
 	time_t now = time(NULL), next = 0;
 	size_t n = 0;
@@ -85,8 +85,8 @@ status_reply(struct qmgr *q)
 	const char *f[] = {json};
 
 	snprintf(json, sizeof json,
-		 "\"deliveries_active\": %zu, \"destinations\": []",
-		 qmgr_jobs_busy(q));
+	         "\"deliveries_active\": %zu, \"destinations\": []",
+	         qmgr_jobs_busy(q));
 	ipc_send(3, IPC_REPLY, f, 1, NULL, 0);
 }
 
@@ -143,7 +143,8 @@ work(struct qmgr *q, time_t *next_incoming)
 		scan(q, "incoming", 0);
 		*next_incoming = now + delay;
 	}
-	if (q->flush || (q->next_deferred_scan && now >= q->next_deferred_scan)) {
+	if (q->flush ||
+	    (q->next_deferred_scan && now >= q->next_deferred_scan)) {
 		q->next_deferred_scan = now + delay;
 		scan(q, "deferred", 1);
 		q->flush = 0;
@@ -166,8 +167,8 @@ loop(struct qmgr *q)
 		for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
 			if (q->jobs[i].pipe >= 0) {
 				js[n - 1] = &q->jobs[i];
-				p[n++] = (struct pollfd){q->jobs[i].pipe,
-							 POLLIN, 0};
+				p[n++] =
+				    (struct pollfd){q->jobs[i].pipe, POLLIN, 0};
 			}
 		if (poll(p, n, timeout_ms(q, next_incoming)) < 0) {
 			if (errno == EINTR)
@@ -196,8 +197,8 @@ drain_jobs(struct qmgr *q)
 		for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
 			if (q->jobs[i].pipe >= 0) {
 				js[n] = &q->jobs[i];
-				p[n++] = (struct pollfd){q->jobs[i].pipe,
-							 POLLIN, 0};
+				p[n++] =
+				    (struct pollfd){q->jobs[i].pipe, POLLIN, 0};
 			}
 		if (poll(p, n, 100) > 0)
 			for (nfds_t i = 0; i < n; i++)
@@ -216,7 +217,7 @@ tinymta_qmgr_main(int argc, char **argv)
 	if (!q || role_init(&q->role, "qmgr") < 0)
 		return 78;
 	str_copy(q->qdir, sizeof q->qdir,
-		 conf_get(q->role.conf, "queue_directory"));
+	         conf_get(q->role.conf, "queue_directory"));
 	q->todo_tail = &q->todo;
 	for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
 		q->jobs[i].pipe = -1;

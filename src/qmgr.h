@@ -69,15 +69,15 @@ struct qmgr {
 	struct qjob jobs[QMGR_JOBS_MAX];
 	size_t njobs;
 	time_t next_deferred_scan;
-	int flush;        /* retry deferred mail regardless of its time */
+	int flush;         /* retry deferred mail regardless of its time */
 	int scan_incoming; /* a wake-up came */
 	struct resolved res[RESOLVE_MAX];
 };
 
 /* qmgr_msg.c */
 int qmgr_activate(struct qmgr *q, const char *from, const char *id);
-void qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx,
-		     int status, const char *dsn, const char *text);
+void qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
+                     const char *dsn, const char *text);
 void qmgr_msg_maybe_done(struct qmgr *q, struct qmsg *m);
 /* qmgr_job.c */
 void qmgr_dispatch(struct qmgr *q);

@@ -5,6 +5,7 @@
  * read back from its pipe. Runs as mail_owner. The agent's lines are
  * checked (slot, index, status) before they change anything.
  */
+#define _GNU_SOURCE /* pipe2, O_TMPFILE */
 #include "ipc.h"
 #include "qmgr.h"
 #include "util/io.h"
@@ -60,8 +61,8 @@ take_batch(struct qmgr *q, struct qjob *j)
 	while (*pp && j->nwork < QMGR_BATCH) {
 		struct qwork *w = *pp;
 		int same = first && w->kind == first->kind &&
-			   strcmp(w->target, first->target) == 0 &&
-			   strcmp(w->user, first->user) == 0;
+		           strcmp(w->target, first->target) == 0 &&
+		           strcmp(w->user, first->user) == 0;
 
 		if ((!first && !target_busy(q, w->target)) || same) {
 			if (!first)
@@ -100,7 +101,7 @@ fail_job(struct qmgr *q, struct qjob *j, const char *why)
 		if (!w)
 			continue;
 		qmgr_msg_result(q, w->m, w->idx, QFILE_RCPT_DEFERRED, "4.3.0",
-				why);
+		                why);
 		j->work[i] = NULL;
 		qmgr_msg_maybe_done(q, w->m);
 		free_work(w);
@@ -141,7 +142,7 @@ launch(struct qmgr *q, struct qjob *j)
 		char path[QUEUE_PATH_MAX];
 
 		if (queue_path(path, sizeof path, q->qdir, "active",
-			       j->slot[s]->id) < 0 ||
+		               j->slot[s]->id) < 0 ||
 		    (fds[nfd] = io_open(path, O_RDONLY | O_NOFOLLOW, 0)) < 0)
 			goto out;
 		nfd++;
@@ -176,7 +177,7 @@ qmgr_dispatch(struct qmgr *q)
 			return;
 		if (launch(q, j) < 0) {
 			log_warn("cannot start a delivery agent: %s",
-				 strerror(errno));
+			         strerror(errno));
 			fail_job(q, j, "cannot start a delivery agent");
 		}
 	}
@@ -195,9 +196,9 @@ job_line(struct qmgr *q, struct qjob *j, char *line)
 		log_warn("bad line from a delivery agent ignored");
 		return;
 	}
-	status = strcmp(st, "sent") == 0	? QFILE_RCPT_DELIVERED
-		 : strcmp(st, "bounced") == 0 ? QFILE_RCPT_BOUNCED
-					      : QFILE_RCPT_DEFERRED;
+	status = strcmp(st, "sent") == 0      ? QFILE_RCPT_DELIVERED
+	         : strcmp(st, "bounced") == 0 ? QFILE_RCPT_BOUNCED
+	                                      : QFILE_RCPT_DEFERRED;
 	for (size_t i = 0; i < j->nwork; i++) {
 		struct qwork *w = j->work[i];
 
@@ -214,8 +215,8 @@ job_line(struct qmgr *q, struct qjob *j, char *line)
 void
 qmgr_job_input(struct qmgr *q, struct qjob *j)
 {
-	ssize_t r = io_read(j->pipe, j->buf + j->blen,
-			    sizeof j->buf - 1 - j->blen);
+	ssize_t r =
+	    io_read(j->pipe, j->buf + j->blen, sizeof j->buf - 1 - j->blen);
 	char *nl;
 
 	if (r > 0) {

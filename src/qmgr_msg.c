@@ -23,14 +23,13 @@
 static int
 severity(int status)
 {
-	return status == QFILE_RCPT_BOUNCED	 ? 2
+	return status == QFILE_RCPT_BOUNCED    ? 2
 	       : status == QFILE_RCPT_DEFERRED ? 1
-					       : 0;
+	                                       : 0;
 }
 
 static void
-add_work(struct qmgr *q, struct qmsg *m, unsigned idx,
-	 const struct resolved *r)
+add_work(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r)
 {
 	struct qwork *w = calloc(1, sizeof *w);
 
@@ -47,7 +46,7 @@ add_work(struct qmgr *q, struct qmsg *m, unsigned idx,
 		}
 		free(w);
 		qmgr_msg_result(q, m, idx, QFILE_RCPT_DEFERRED, "4.3.0",
-				"out of memory");
+		                "out of memory");
 		return;
 	}
 	w->m = m;
@@ -62,17 +61,17 @@ add_work(struct qmgr *q, struct qmsg *m, unsigned idx,
 /* An immediate result (no agent): counts as one delivery, logged here. */
 static void
 now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
-	   const char *dsn, const char *text)
+           const char *dsn, const char *text)
 {
 	struct qfile_rcpt rc;
 	double delay = difftime(time(NULL), (time_t)m->r.info.arrival);
 
 	if (qfile_rcpt(&m->r, idx, &rc) == 0)
 		log_info("%s: to=<%s>, relay=none, delay=%.0f, dsn=%s, "
-			 "status=%s (%s)",
-			 m->id, rc.addr, delay < 0 ? 0 : delay, dsn,
-			 status == QFILE_RCPT_BOUNCED ? "bounced" : "deferred",
-			 text);
+		         "status=%s (%s)",
+		         m->id, rc.addr, delay < 0 ? 0 : delay, dsn,
+		         status == QFILE_RCPT_BOUNCED ? "bounced" : "deferred",
+		         text);
 	m->rc[idx].pending++;
 	m->pending++;
 	qmgr_msg_result(q, m, idx, status, dsn, text);
@@ -95,22 +94,22 @@ route(struct qmgr *q, struct qmsg *m, unsigned idx, const char *rcpt)
 			break;
 		case RES_REMOTE:
 			now_result(q, m, idx, QFILE_RCPT_DEFERRED, "4.4.1",
-				   "delivery to other domains (relayhost or "
-				   "MX) is not available in this version");
+			           "delivery to other domains (relayhost or "
+			           "MX) is not available in this version");
 			break;
 		case RES_BOUNCE:
 			now_result(q, m, idx, QFILE_RCPT_BOUNCED, r->dsn,
-				   r->reason);
+			           r->reason);
 			break;
 		case RES_DEFER:
 			now_result(q, m, idx, QFILE_RCPT_DEFERRED, r->dsn,
-				   r->reason);
+			           r->reason);
 			break;
 		}
 	}
 	if (n == 0)
 		now_result(q, m, idx, QFILE_RCPT_BOUNCED, "5.1.1",
-			   "recipient resolved to nothing");
+		           "recipient resolved to nothing");
 }
 
 static struct qmsg *
@@ -154,7 +153,7 @@ qmgr_activate(struct qmgr *q, const char *from, const char *id)
 	    queue_move(q->qdir, from, "active", id) < 0) {
 		if (errno != ENOENT)
 			log_warn("%s: cannot move from %s to active: %s", id,
-				 from, strerror(errno));
+			         from, strerror(errno));
 		return -1;
 	}
 	m = open_msg(q, id);
@@ -167,14 +166,14 @@ qmgr_activate(struct qmgr *q, const char *from, const char *id)
 	q->active = m;
 	q->nactive++;
 	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", id,
-		 m->r.info.sender, (unsigned long long)m->r.info.file_size,
-		 m->nrcpt);
+	         m->r.info.sender, (unsigned long long)m->r.info.file_size,
+	         m->nrcpt);
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		if (qfile_rcpt(&m->r, i, rc) < 0) {
 			now_result(q, m, (unsigned)i, QFILE_RCPT_DEFERRED,
-				   "4.3.0", "cannot read recipient");
+			           "4.3.0", "cannot read recipient");
 		} else if (rc->status == QFILE_RCPT_DELIVERED ||
-			   rc->status == QFILE_RCPT_BOUNCED) {
+		           rc->status == QFILE_RCPT_BOUNCED) {
 			m->rc[i].done = 1;
 		} else {
 			route(q, m, (unsigned)i, rc->addr);
@@ -195,13 +194,13 @@ store(struct qmsg *m, unsigned idx, int status, const char *dsn,
 	snprintf(reason, sizeof reason, "%s %s", dsn, text);
 	if (qfile_rcpt(&m->r, idx, &rc) < 0 ||
 	    qfile_set_rcpt(&m->r, &rc, status, reason) < 0)
-		log_error("%s: cannot record status of recipient %u: %s",
-			  m->id, idx, strerror(errno));
+		log_error("%s: cannot record status of recipient %u: %s", m->id,
+		          idx, strerror(errno));
 }
 
 void
 qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
-		const char *dsn, const char *text)
+                const char *dsn, const char *text)
 {
 	struct qrcpt *r;
 
@@ -246,8 +245,8 @@ expired(struct qmgr *q, struct qmsg *m)
 {
 	int64_t age = (int64_t)time(NULL) - (int64_t)m->r.info.arrival;
 	long long life = conf_time(q->role.conf, m->r.info.sender[0]
-							 ? "maximal_queue_lifetime"
-							 : "bounce_queue_lifetime");
+	                                             ? "maximal_queue_lifetime"
+	                                             : "bounce_queue_lifetime");
 
 	if (!clock_is_set() || (m->r.info.flags & QFILE_FLAG_CLOCK_UNSET))
 		return 0; /* never bounce for age on an unset clock */
@@ -266,12 +265,12 @@ expire(struct qmsg *m)
 		char text[QFILE_REASON_MAX + 40];
 
 		snprintf(text, sizeof text, "delivery time expired (%.190s)",
-			 rc.reason);
+		         rc.reason);
 		m->rc[i].worst = QFILE_RCPT_BOUNCED;
 		store(m, (unsigned)i, QFILE_RCPT_BOUNCED, "5.4.7", text);
 		log_info("%s: to=<%s>, relay=none, dsn=5.4.7, status=expired, "
-			 "returned to sender",
-			 m->id, rc.addr);
+		         "returned to sender",
+		         m->id, rc.addr);
 	}
 	m->bounced_now = 1;
 	m->deferred_now = 0;
@@ -292,10 +291,10 @@ defer(struct qmgr *q, struct qmsg *m)
 	if (wait > maxb)
 		wait = maxb;
 	if (qfile_set_schedule(&m->r, attempts, (uint64_t)(now + wait),
-			       (uint64_t)now) < 0 ||
+	                       (uint64_t)now) < 0 ||
 	    io_fsync(m->r.fd) < 0)
 		log_error("%s: cannot record the next attempt: %s", m->id,
-			  strerror(errno));
+		          strerror(errno));
 	/* The file's mtime is its next attempt: scans need only stat(). */
 	ts[0].tv_sec = now;
 	ts[0].tv_nsec = 0;
@@ -305,10 +304,10 @@ defer(struct qmgr *q, struct qmsg *m)
 		log_warn("%s: futimens: %s", m->id, strerror(errno));
 	if (queue_move(q->qdir, "active", "deferred", m->id) < 0)
 		log_error("%s: cannot move to deferred: %s", m->id,
-			  strerror(errno));
+		          strerror(errno));
 	else
 		log_debug("%s: deferred, attempt %u, next in %lld s", m->id,
-			  attempts, wait);
+		          attempts, wait);
 	if (q->next_deferred_scan == 0 || now + wait < q->next_deferred_scan)
 		q->next_deferred_scan = now + wait;
 }
@@ -336,7 +335,7 @@ qmgr_msg_maybe_done(struct qmgr *q, struct qmsg *m)
 		expire(m);
 	if (m->bounced_now && bounce_create(q, m) < 0) {
 		log_error("%s: cannot queue the bounce; keeping the message",
-			  m->id);
+		          m->id);
 		m->deferred_now = 1;
 	}
 	if (m->deferred_now)

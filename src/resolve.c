@@ -38,7 +38,7 @@ add(struct rs *s, enum resolve_kind kind, const char *addr)
 		r->kind = RES_BOUNCE;
 		str_copy(r->dsn, sizeof r->dsn, "5.3.4");
 		str_copy(r->reason, sizeof r->reason,
-			 "too many recipients after alias expansion");
+		         "too many recipients after alias expansion");
 		return NULL;
 	}
 	r = &s->out[s->n++];
@@ -49,8 +49,8 @@ add(struct rs *s, enum resolve_kind kind, const char *addr)
 }
 
 static void fail(struct rs *s, enum resolve_kind kind, const char *addr,
-		 const char *dsn, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+                 const char *dsn, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void
 fail(struct rs *s, enum resolve_kind kind, const char *addr, const char *dsn,
@@ -168,7 +168,7 @@ expand_list(struct rs *s, const char *list, const char *local, int depth)
 /* virtual_alias_maps: 1 when rewritten (or bounced), 0 when untouched. */
 static int
 virtual_step(struct rs *s, const char *addr, const char *local,
-	     const char *domain, int depth)
+             const char *domain, int depth)
 {
 	char key[QFILE_ADDR_MAX + 2];
 	int r;
@@ -235,19 +235,20 @@ allowed(struct rs *s, const char *param)
 }
 
 static void expand_targets(struct rs *s, const char *addr, const char *name,
-			   const char *value, int depth);
+                           const char *value, int depth);
 
 static void
-include_file(struct rs *s, const char *addr, const char *name,
-	     const char *path, int depth)
+include_file(struct rs *s, const char *addr, const char *name, const char *path,
+             int depth)
 {
 	char *text;
 	size_t len;
 
 	if (io_slurp(path, RESOLVE_INCLUDE_MAX, &text, &len) < 0) {
-		fail(s, errno == ENOENT || errno == EFBIG ? RES_BOUNCE
-							  : RES_DEFER,
-		     addr, errno == ENOENT || errno == EFBIG ? "5.3.5" : "4.3.5",
+		fail(s,
+		     errno == ENOENT || errno == EFBIG ? RES_BOUNCE : RES_DEFER,
+		     addr,
+		     errno == ENOENT || errno == EFBIG ? "5.3.5" : "4.3.5",
 		     ":include: file unusable: %s", path);
 		return;
 	}
@@ -260,7 +261,7 @@ include_file(struct rs *s, const char *addr, const char *name,
 
 static void
 special_target(struct rs *s, const char *addr, const struct alias_target *t,
-	       int depth)
+               int depth)
 {
 	struct resolved *r;
 	int pipe = t->type == ALIAS_T_PIPE;
@@ -269,8 +270,8 @@ special_target(struct rs *s, const char *addr, const struct alias_target *t,
 		include_file(s, addr, NULL, t->text, depth);
 		return;
 	}
-	if (!allowed(s, pipe ? "allow_mail_to_commands"
-			     : "allow_mail_to_files")) {
+	if (!allowed(s,
+	             pipe ? "allow_mail_to_commands" : "allow_mail_to_files")) {
 		fail(s, RES_BOUNCE, addr, "5.7.1", "mail to %s is restricted",
 		     pipe ? "command" : "file");
 		return;
@@ -284,11 +285,11 @@ special_target(struct rs *s, const char *addr, const struct alias_target *t,
 }
 
 static void deliver_user(struct rs *s, const char *addr, const char *user,
-			 int depth);
+                         int depth);
 
 static void
 expand_targets(struct rs *s, const char *addr, const char *name,
-	       const char *value, int depth)
+               const char *value, int depth)
 {
 	const char *cur = value, *end = value + strlen(value);
 	struct alias_target t;
@@ -335,16 +336,17 @@ deliver_user(struct rs *s, const char *addr, const char *user, int depth)
 	str_copy(r->user, sizeof r->user, pw->pw_name);
 	if (home_mailbox[0])
 		snprintf(r->target, sizeof r->target, "%s/%s", pw->pw_dir,
-			 home_mailbox);
+		         home_mailbox);
 	else
 		snprintf(r->target, sizeof r->target, "%s/%s",
-			 conf_get(s->c, "mail_spool_directory"), pw->pw_name);
+		         conf_get(s->c, "mail_spool_directory"), pw->pw_name);
 }
 
 static int
 is_admin_name(const char *user)
 {
-	return str_eq_nocase(user, "root") || str_eq_nocase(user, "postmaster") ||
+	return str_eq_nocase(user, "root") ||
+	       str_eq_nocase(user, "postmaster") ||
 	       str_eq_nocase(user, "mailer-daemon");
 }
 
@@ -358,7 +360,7 @@ no_such_user(struct rs *s, const char *addr, const char *user, int depth)
 	if (is_admin_name(user) && admin[0] && !is_admin_name(admin))
 		resolve_addr(s, admin, depth + 1);
 	else if (str_eq_nocase(user, "postmaster") ||
-		 str_eq_nocase(user, "mailer-daemon"))
+	         str_eq_nocase(user, "mailer-daemon"))
 		resolve_addr(s, "root", depth + 1);
 	else if (relay[0])
 		resolve_addr(s, relay, depth + 1);
@@ -431,7 +433,7 @@ resolve_addr(struct rs *s, const char *addr0, int depth)
 
 int
 resolve_rcpt(const struct conf *c, const char *rcpt, struct resolved *out,
-	     size_t cap, size_t *n)
+             size_t cap, size_t *n)
 {
 	struct rs *s = calloc(1, sizeof *s);
 

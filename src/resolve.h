@@ -31,18 +31,18 @@ enum resolve_kind {
 
 struct resolved {
 	enum resolve_kind kind;
-	char user[64];                  /* run the delivery as this user */
-	char addr[QFILE_ADDR_MAX + 1];  /* final address (Delivered-To) */
-	char target[1024];              /* mailbox path, command or file */
-	char dsn[8];                    /* "5.1.1" for RES_BOUNCE/RES_DEFER */
-	char reason[QFILE_REASON_MAX];  /* why, for bounce and defer */
+	char user[64];                 /* run the delivery as this user */
+	char addr[QFILE_ADDR_MAX + 1]; /* final address (Delivered-To) */
+	char target[1024];             /* mailbox path, command or file */
+	char dsn[8];                   /* "5.1.1" for RES_BOUNCE/RES_DEFER */
+	char reason[QFILE_REASON_MAX]; /* why, for bounce and defer */
 };
 
 /* Resolve rcpt into out[0..*n) (at most cap). Returns 0; every problem
  * (unknown user, loop, map error) is itself a RES_BOUNCE or RES_DEFER
  * entry. A map that cannot be read defers (4.3.0), never bounces. */
-int resolve_rcpt(const struct conf *c, const char *rcpt,
-		 struct resolved *out, size_t cap, size_t *n);
+int resolve_rcpt(const struct conf *c, const char *rcpt, struct resolved *out,
+                 size_t cap, size_t *n);
 
 /* 1 when domain is one of mydestination's (case-insensitive). */
 int resolve_is_local_domain(const struct conf *c, const char *domain);

@@ -37,7 +37,8 @@ setup_log(const char *name, struct conf *c)
 		log_set_syslog_name(conf_get(c, "syslog_name"));
 	log_set_verbose(v && strcmp(v, "1") == 0);
 	if (to && strcmp(to, "stderr") == 0) {
-		log_set_fd(2); /* the console or maillog_file, from the master */
+		log_set_fd(
+		    2); /* the console or maillog_file, from the master */
 		log_init(name, LOG_TO_FILE);
 	} else if (to) {
 		log_init(name, LOG_TO_SYSLOG);
@@ -56,7 +57,7 @@ load(void)
 		for (size_t i = 0; ps && i < ps->n; i++)
 			if (ps->v[i].severity == CONF_SEV_ERROR)
 				log_error("%s, line %u: %s", ps->v[i].file,
-					  ps->v[i].line, ps->v[i].message);
+				          ps->v[i].line, ps->v[i].message);
 		if (c)
 			conf_free(c);
 		c = NULL;
@@ -96,7 +97,8 @@ role_reload(struct role *r)
 	struct conf *c = load();
 
 	if (!c) {
-		log_warn("reload: configuration has errors; keeping the old one");
+		log_warn(
+		    "reload: configuration has errors; keeping the old one");
 		return -1;
 	}
 	conf_free(r->conf);

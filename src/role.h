@@ -25,7 +25,7 @@ int role_reload(struct role *r);
  * returns 0; returns 1 with *m for any other frame, -1 when the link is
  * closed or broken (the role should exit). */
 int role_link_read(struct role *r, int fd, unsigned char *buf,
-		   struct ipc_msg *m);
+                   struct ipc_msg *m);
 /* For roles with nothing else to hear: role_link_read and ignore. */
 int role_link_input(struct role *r, int fd);
 

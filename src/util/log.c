@@ -45,8 +45,8 @@ log_reset(void)
 static void
 make_ident(void)
 {
-	if (snprintf(L.ident, sizeof L.ident, "%s/%s", L.syslog_name,
-		     L.name) >= (int)sizeof L.ident)
+	if (snprintf(L.ident, sizeof L.ident, "%s/%s", L.syslog_name, L.name) >=
+	    (int)sizeof L.ident)
 		L.ident[sizeof L.ident - 1] = '\0';
 	if (L.syslog_open) {
 		closelog();
@@ -90,7 +90,8 @@ log_set_file(const char *path)
 	int fd;
 
 	do
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		fd =
+		    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -1;
@@ -138,7 +139,7 @@ emit(int prio, const char *level, const char *fmt, va_list ap)
 		str_copy(text, sizeof text, "(unformattable message)");
 	if (L.sinks & LOG_TO_STDERR) {
 		n = snprintf(line, sizeof line, "%s: %s%s\n", L.name, level,
-			     text);
+		             text);
 		if (n > 0)
 			write_fd(2, line, strnlen(line, sizeof line));
 	}
@@ -158,7 +159,7 @@ emit(int prio, const char *level, const char *fmt, va_list ap)
 		    !strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm))
 			str_copy(stamp, sizeof stamp, "-");
 		n = snprintf(line, sizeof line, "%s %s[%ld]: %s%s\n", stamp,
-			     L.ident, (long)getpid(), level, text);
+		             L.ident, (long)getpid(), level, text);
 		if (n > 0)
 			write_fd(L.fd, line, strnlen(line, sizeof line));
 	}

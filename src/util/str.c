@@ -57,7 +57,8 @@ int
 str_prefix_nocase(const char *s, const char *prefix)
 {
 	for (; *prefix; s++, prefix++)
-		if (!*s || lower((unsigned char)*s) != lower((unsigned char)*prefix))
+		if (!*s ||
+		    lower((unsigned char)*s) != lower((unsigned char)*prefix))
 			return 0;
 	return 1;
 }

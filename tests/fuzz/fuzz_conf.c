@@ -48,7 +48,8 @@ read_back(const struct conf *c)
 static void
 check_master(void)
 {
-	CHECK(mcf.n <= MASTER_CF_SERVICES_MAX && mcf.pool_len <= MASTER_CF_POOL);
+	CHECK(mcf.n <= MASTER_CF_SERVICES_MAX &&
+	      mcf.pool_len <= MASTER_CF_POOL);
 	for (size_t i = 0; i < mcf.n; i++) {
 		CHECK(mcf.v[i].port >= 1 && mcf.v[i].port <= 65535);
 		CHECK(mcf.v[i].nopts <= MASTER_CF_OPTS_MAX);
@@ -97,7 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)conf_parse_main(c, "main.cf", text, size, &ps);
 	if (sel == 1 || sel == 2) {
 		(void)master_cf_parse(&mcf, "master.cf", text, size,
-				      sel == 2 ? c : NULL, &ps);
+		                      sel == 2 ? c : NULL, &ps);
 		check_master();
 		if (sel == 2)
 			for (size_t i = 0; i < mcf.n; i++)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -94,6 +95,13 @@ def test_names():
                     "smtpd_timeout", "relayhost")
         check(out(r) == "initial_destination_concurrency = 2\n"
               "smtpd_timeout = 300s\nrelayhost =\n", "postconf -d NAME", out(r))
+        r = env.run("postconf", "-dv", *DESIGN_DIFFERS, "relayhost")
+        lines = out(r).splitlines()
+        check(len(lines) == 9 and all("    # differs from Postfix: " in l
+                                      for l in lines[:8])
+              and lines[8] == "relayhost =" and lines[0] ==
+              "initial_destination_concurrency = 2    # differs from Postfix: 5",
+              "postconf -dv marks the DESIGN.md differences", out(r))
         r = env.run("postconf", "-hx", "tinymta_sasl_users")
         check(out(r) == env.conf + "/sasl_users\n", "-hx bundled", out(r))
         r = env.run("postconf", "nonesuch", "relayhost")
@@ -196,6 +204,26 @@ def test_edit_around_errors():
         st = os.stat(os.path.join(env.conf, "main.cf"))
         check(r.returncode == 0 and stat.S_IMODE(st.st_mode) == 0o644,
               "-e makes a missing main.cf, 0644", err(r))
+    finally:
+        env.cleanup()
+
+
+def test_edit_concurrent():
+    """Parallel edits serialise on the lock: none is lost."""
+    env = Env()
+    try:
+        names = ["relayhost", "luser_relay", "home_mailbox", "maillog_file",
+                 "smtp_tls_CAfile", "smtpd_tls_CAfile", "relay_domains",
+                 "masquerade_domains", "tinymta_sender_address", "default_privs"]
+        e = dict(os.environ, TINYMTA_CONFIG_DIR=env.conf)
+        procs = [subprocess.Popen([os.path.join(env.bin, "postconf"), "-e",
+                                   f"{n}=v_{n}"], env=e) for n in names]
+        codes = [p.wait(timeout=60) for p in procs]
+        r = env.run("postconf", "-n")
+        check(codes == [0] * len(names) and all(
+            f"{n} = v_{n}\n" in out(r) for n in names)
+            and os.listdir(env.conf) == ["main.cf"],
+            "parallel -e: every edit kept", out(r) + str(codes))
     finally:
         env.cleanup()
 
@@ -303,6 +331,9 @@ def test_check():
         r = env.run("tinymta", "check")
         check(r.returncode == 78 and "expands to \"2x\"" in err(r),
               "check: master.cf -o $name against main.cf", err(r))
+        r = env.run("tinymta", "-c", os.path.join(env.dir, "nowhere"), "check")
+        check(r.returncode == 78 and "nowhere: configuration directory: No "
+              "such file" in err(r), "check: a missing directory", err(r))
         for args in (["--jsn"], ["--json", "x"]):
             r = env.run("tinymta", "check", *args)
             check(r.returncode == 64, f"check {args}: 64", str(r.returncode))
@@ -410,7 +441,11 @@ def test_shipped_conf():
             if name in shown and name not in computed:
                 check(shown[name] == value, f"conf/main.cf default of {name}",
                       f"{shown[name]!r} != {value!r}")
-        for name in DESIGN_DIFFERS:
+        differs = [l.split(" =")[0] for l in out(env.run(
+            "postconf", "-dv")).splitlines() if "# differs from Postfix" in l]
+        check(set(DESIGN_DIFFERS) <= set(differs), "-dv covers DESIGN.md",
+              str(differs))
+        for name in differs:
             block = re.search(r"((?:^#.*\n)+?)^#%s =" % name, text, re.M)
             # the comment block above the line (and above a paired line)
             para = text[:text.find("#%s =" % name)].rsplit("\n\n", 1)[-1]
@@ -430,6 +465,7 @@ test_nondefault_golden()
 test_names()
 test_edit()
 test_edit_around_errors()
+test_edit_concurrent()
 test_json()
 test_check()
 test_bad_input()

@@ -17,7 +17,7 @@ static int t_pass, t_fail;
 		} else {                                                       \
 			t_fail++;                                              \
 			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__,          \
-				__LINE__, #cond);                              \
+			        __LINE__, #cond);                              \
 			fprintf(stderr, __VA_ARGS__);                          \
 			fputc('\n', stderr);                                   \
 		}                                                              \
@@ -26,9 +26,9 @@ static int t_pass, t_fail;
 #define T_STREQ(got, want, ctx)                                                \
 	do {                                                                   \
 		const char *t_g = (got), *t_w = (want);                        \
-		T_CHECK(t_g && t_w && strcmp(t_g, t_w) == 0,                   \
-			"%s: got \"%s\", want \"%s\"", (ctx),                  \
-			t_g ? t_g : "(null)", t_w ? t_w : "(null)");           \
+		T_CHECK(t_g &&t_w &&strcmp(t_g, t_w) == 0,                     \
+		        "%s: got \"%s\", want \"%s\"", (ctx),                  \
+		        t_g ? t_g : "(null)", t_w ? t_w : "(null)");           \
 	} while (0)
 
 #define T_DONE()                                                               \

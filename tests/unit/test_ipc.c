@@ -15,15 +15,15 @@ static const struct {
 	size_t len;
 	int want; /* 0 ok, -1 refused */
 } frames[] = {
-	{"empty", "", 0, -1},
-	{"short header", "\1\0\0\0\0\0\0", 7, -1},
-	{"no fields", "\1\0\0\0\0\0\0\0", 8, 0},
-	{"one field", "\1\0\0\0\1\0\0\0ab\0", 11, 0},
-	{"unterminated", "\1\0\0\0\1\0\0\0ab", 10, -1},
-	{"missing field", "\1\0\0\0\2\0\0\0ab\0", 11, -1},
-	{"trailing junk", "\1\0\0\0\1\0\0\0ab\0x", 12, -1},
-	{"too many fields", "\1\0\0\0\377\0\0\0", 8, -1},
-	{"empty field", "\2\0\0\0\1\0\0\0\0", 9, 0},
+    {"empty", "", 0, -1},
+    {"short header", "\1\0\0\0\0\0\0", 7, -1},
+    {"no fields", "\1\0\0\0\0\0\0\0", 8, 0},
+    {"one field", "\1\0\0\0\1\0\0\0ab\0", 11, 0},
+    {"unterminated", "\1\0\0\0\1\0\0\0ab", 10, -1},
+    {"missing field", "\1\0\0\0\2\0\0\0ab\0", 11, -1},
+    {"trailing junk", "\1\0\0\0\1\0\0\0ab\0x", 12, -1},
+    {"too many fields", "\1\0\0\0\377\0\0\0", 8, -1},
+    {"empty field", "\2\0\0\0\1\0\0\0\0", 9, 0},
 };
 
 static void
@@ -32,7 +32,7 @@ test_parse_table(void)
 	for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
 		struct ipc_msg m;
 		int r = ipc_parse((const unsigned char *)frames[i].bytes,
-				  frames[i].len, &m);
+		                  frames[i].len, &m);
 
 		T_CHECK(r == frames[i].want, "%s: got %d", frames[i].name, r);
 	}
@@ -60,11 +60,10 @@ test_roundtrip_with_fd(void)
 
 	T_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0, "socketpair");
 	T_CHECK(pipe(p) == 0, "pipe");
-	T_CHECK(ipc_send(sv[0], IPC_DELIVER, fields, 3, &p[1], 1) == 0,
-		"send");
+	T_CHECK(ipc_send(sv[0], IPC_DELIVER, fields, 3, &p[1], 1) == 0, "send");
 	T_CHECK(ipc_recv(sv[1], buf, &m) == 1, "recv");
 	T_CHECK(m.type == IPC_DELIVER && m.nfields == 3 && m.nfds == 1,
-		"type %u fields %zu fds %zu", m.type, m.nfields, m.nfds);
+	        "type %u fields %zu fds %zu", m.type, m.nfields, m.nfds);
 	T_STREQ(m.field[1], "root@example.org", "field 1");
 	T_STREQ(m.field[2], "", "field 2");
 	if (m.nfds == 1) {
