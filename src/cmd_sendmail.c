@@ -8,6 +8,7 @@
  */
 #include "applets.h"
 #include "cmd_sendmail.h"
+#include "ctl_client.h"
 #include "conf.h"
 #include "queue.h"
 #include "util/clock.h"
@@ -445,17 +446,21 @@ submit(const struct sm_opts *o, int nargs, char **args)
 	return 0;
 }
 
-/* -q: wake the daemon; the flush itself is the daemon's business. */
+/* -q: pick up maildrop and retry deferred mail now (postqueue -f). The
+ * daemon may be down: then there is nothing to flush, and that is fine. */
 static int
 flush(const struct sm_opts *o)
 {
 	struct sm *s = calloc(1, sizeof *s);
+	char reply[256];
 
 	if (!s)
 		sm_fail(NULL, SM_EX_TEMPFAIL, "out of memory");
 	s->o = o;
 	setup_conf(s);
 	poke_pickup(s->queue_dir);
+	if (ctl_request(s->queue_dir, "flush", reply, sizeof reply) < 0)
+		log_debug("flush not requested: %s", strerror(errno));
 	sm_free(s);
 	return 0;
 }

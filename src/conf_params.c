@@ -263,10 +263,11 @@ const struct conf_param conf_params[] = {
     S("tinymta_sasl_users", "$config_directory/sasl_users", 0, NULL,
       "users and password hashes for AUTH and POP3 (tinymta passwd)"),
     S("tinymta_sender_address", "", 0, NULL,
-      "sender of mail tinymta itself writes; empty: "
-      "MAILER-DAEMON@$myorigin"),
-    S("tinymta_admin_address", "postmaster", 0, NULL,
-      "where notices for the administrator go"),
+      "envelope sender (and From, when local) of all mail relayed out; "
+      "empty: unchanged"),
+    S("tinymta_admin_address", "", 0, NULL,
+      "where mail for root, postmaster and MAILER-DAEMON goes when no "
+      "alias says otherwise; empty: the aliases decide"),
     I("tinymta_dead_destination_limit", "100", 1, 10000, 0, NULL,
       "most unreachable destinations remembered"),
     T("tinymta_dead_destination_time", "300s", 's', 1, DAY_, 0,
