@@ -8,6 +8,7 @@
  */
 #include "qmgr.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "util/str.h"
 
 #include <stdarg.h>
@@ -184,7 +185,7 @@ is_double_bounce(struct qmsg *m)
 int
 bounce_create(struct qmgr *q, struct qmsg *m)
 {
-	struct dsn *d = calloc(1, sizeof *d);
+	struct dsn *d = mem_big_alloc(sizeof *d);
 	struct qfile_rcpt *rc = malloc(sizeof *rc);
 	char incoming[QUEUE_PATH_MAX], id[QFILE_ID_MAX];
 	const char *to = m->r.info.sender[0] ? m->r.info.sender : "postmaster";
@@ -231,7 +232,7 @@ bounce_create(struct qmgr *q, struct qmsg *m)
 	q->scan_incoming = 1;
 	r = 0;
 out:
-	free(d);
+	mem_big_free(d, sizeof *d);
 	free(rc);
 	return r;
 }

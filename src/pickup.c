@@ -17,6 +17,7 @@
 #include "role.h"
 #include "util/io.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -40,8 +41,8 @@ copy_validated(int fd, const char *dir, enum qfile_err *err, char *where,
                size_t wcap)
 {
 	struct qfile_info info;
-	struct qcheck *q = malloc(sizeof *q);
-	unsigned char *buf = malloc(COPY_CHUNK);
+	struct qcheck *q = mem_big_alloc(sizeof *q);
+	unsigned char *buf = mem_big_alloc(COPY_CHUNK);
 	int tmp = -1;
 	ssize_t n;
 
@@ -69,8 +70,8 @@ copy_validated(int fd, const char *dir, enum qfile_err *err, char *where,
 		tmp = -1;
 	}
 out:
-	free(q);
-	free(buf);
+	mem_big_free(q, sizeof *q);
+	mem_big_free(buf, COPY_CHUNK);
 	return tmp;
 }
 
@@ -79,7 +80,7 @@ static int
 rewrite(struct qfile_reader *r, const char *incoming, uid_t uid,
         char id[QFILE_ID_MAX])
 {
-	struct qfile_writer *w = malloc(sizeof *w);
+	struct qfile_writer *w = mem_big_alloc(sizeof *w);
 	struct qfile_rcpt *rc = malloc(sizeof *rc);
 	char name[QFILE_ATTR_NAME_MAX + 1], value[QFILE_ATTR_MAX + 1], num[24];
 	unsigned char buf[8192];
@@ -103,7 +104,7 @@ rewrite(struct qfile_reader *r, const char *incoming, uid_t uid,
 	ok = ok && n == 0 && qfile_commit(w, id) == 0;
 	if (!ok && w && w->fd >= 0)
 		qfile_abort(w);
-	free(w);
+	mem_big_free(w, sizeof *w);
 	free(rc);
 	return ok ? 0 : -1;
 }

@@ -159,16 +159,16 @@ loop(struct qmgr *q)
 
 	while (!role_stopping()) {
 		struct pollfd p[1 + QMGR_JOBS_MAX];
-		struct qjob *js[QMGR_JOBS_MAX];
+		size_t js[QMGR_JOBS_MAX];
 		nfds_t n = 1;
 
 		work(q, &next_incoming);
 		p[0] = (struct pollfd){3, POLLIN, 0};
 		for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
-			if (q->jobs[i].pipe >= 0) {
-				js[n - 1] = &q->jobs[i];
-				p[n++] =
-				    (struct pollfd){q->jobs[i].pipe, POLLIN, 0};
+			if (q->jobs[i]) {
+				js[n - 1] = i;
+				p[n++] = (struct pollfd){q->jobs[i]->pipe,
+				                         POLLIN, 0};
 			}
 		if (poll(p, n, timeout_ms(q, next_incoming)) < 0) {
 			if (errno == EINTR)
@@ -191,14 +191,14 @@ drain_jobs(struct qmgr *q)
 	for (int waited = 0; qmgr_jobs_busy(q) && waited < 8000;
 	     waited += 100) {
 		struct pollfd p[QMGR_JOBS_MAX];
-		struct qjob *js[QMGR_JOBS_MAX];
+		size_t js[QMGR_JOBS_MAX];
 		nfds_t n = 0;
 
 		for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
-			if (q->jobs[i].pipe >= 0) {
-				js[n] = &q->jobs[i];
-				p[n++] =
-				    (struct pollfd){q->jobs[i].pipe, POLLIN, 0};
+			if (q->jobs[i]) {
+				js[n] = i;
+				p[n++] = (struct pollfd){q->jobs[i]->pipe,
+				                         POLLIN, 0};
 			}
 		if (poll(p, n, 100) > 0)
 			for (nfds_t i = 0; i < n; i++)
@@ -219,8 +219,6 @@ tinymta_qmgr_main(int argc, char **argv)
 	str_copy(q->qdir, sizeof q->qdir,
 	         conf_get(q->role.conf, "queue_directory"));
 	q->todo_tail = &q->todo;
-	for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
-		q->jobs[i].pipe = -1;
 	scan(q, "active", 0); /* left over from a crash: at least once */
 	q->next_deferred_scan = time(NULL);
 	loop(q);

@@ -52,7 +52,7 @@ struct qwork {
 
 struct qjob {
 	int pipe;       /* read end of the result pipe; -1 when free */
-	char buf[4096]; /* partial result lines */
+	char buf[1024]; /* partial result lines (each under 400 bytes) */
 	size_t blen;
 	struct qwork *work[QMGR_BATCH];
 	struct qmsg *slot[QMGR_BATCH]; /* message of descriptor 3 + slot */
@@ -66,12 +66,10 @@ struct qmgr {
 	struct qmsg *active;
 	size_t nactive;
 	struct qwork *todo, **todo_tail;
-	struct qjob jobs[QMGR_JOBS_MAX];
-	size_t njobs;
+	struct qjob *jobs[QMGR_JOBS_MAX]; /* NULL: free slot */
 	time_t next_deferred_scan;
 	int flush;         /* retry deferred mail regardless of its time */
 	int scan_incoming; /* a wake-up came */
-	struct resolved res[RESOLVE_MAX];
 };
 
 /* qmgr_msg.c */
@@ -81,7 +79,7 @@ void qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
 void qmgr_msg_maybe_done(struct qmgr *q, struct qmsg *m);
 /* qmgr_job.c */
 void qmgr_dispatch(struct qmgr *q);
-void qmgr_job_input(struct qmgr *q, struct qjob *j);
+void qmgr_job_input(struct qmgr *q, size_t slot);
 size_t qmgr_jobs_busy(const struct qmgr *q);
 /* bounce.c */
 int bounce_create(struct qmgr *q, struct qmsg *m);

@@ -27,7 +27,7 @@ qmgr_jobs_busy(const struct qmgr *q)
 	size_t n = 0;
 
 	for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
-		if (q->jobs[i].pipe >= 0)
+		if (q->jobs[i])
 			n++;
 	return n;
 }
@@ -36,8 +36,7 @@ static int
 target_busy(const struct qmgr *q, const char *target)
 {
 	for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
-		if (q->jobs[i].pipe >= 0 &&
-		    strcmp(q->jobs[i].target, target) == 0)
+		if (q->jobs[i] && strcmp(q->jobs[i]->target, target) == 0)
 			return 1;
 	return 0;
 }
@@ -168,18 +167,28 @@ qmgr_dispatch(struct qmgr *q)
 	if (limit > QMGR_JOBS_MAX)
 		limit = QMGR_JOBS_MAX;
 	while (q->todo && (long long)qmgr_jobs_busy(q) < limit) {
-		struct qjob *j = NULL;
+		struct qjob *j;
+		size_t slot = 0;
 
-		for (size_t i = 0; i < QMGR_JOBS_MAX && !j; i++)
-			if (q->jobs[i].pipe < 0)
-				j = &q->jobs[i];
-		if (!j || !take_batch(q, j))
+		while (slot < QMGR_JOBS_MAX && q->jobs[slot])
+			slot++;
+		if (slot == QMGR_JOBS_MAX)
 			return;
+		j = calloc(1, sizeof *j);
+		if (!j)
+			return;
+		if (!take_batch(q, j)) {
+			free(j);
+			return;
+		}
 		if (launch(q, j) < 0) {
 			log_warn("cannot start a delivery agent: %s",
 			         strerror(errno));
 			fail_job(q, j, "cannot start a delivery agent");
+			free(j);
+			continue;
 		}
+		q->jobs[slot] = j;
 	}
 }
 
@@ -213,8 +222,9 @@ job_line(struct qmgr *q, struct qjob *j, char *line)
 }
 
 void
-qmgr_job_input(struct qmgr *q, struct qjob *j)
+qmgr_job_input(struct qmgr *q, size_t slot)
 {
+	struct qjob *j = q->jobs[slot];
 	ssize_t r =
 	    io_read(j->pipe, j->buf + j->blen, sizeof j->buf - 1 - j->blen);
 	char *nl;
@@ -233,6 +243,7 @@ qmgr_job_input(struct qmgr *q, struct qjob *j)
 		log_warn("over-long line from a delivery agent");
 	}
 	io_close(j->pipe);
-	j->pipe = -1;
+	q->jobs[slot] = NULL;
 	fail_job(q, j, "delivery agent ended without a result");
+	free(j);
 }

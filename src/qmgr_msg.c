@@ -80,11 +80,17 @@ now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
 static void
 route(struct qmgr *q, struct qmsg *m, unsigned idx, const char *rcpt)
 {
+	struct resolved *res = calloc(RESOLVE_MAX, sizeof *res);
 	size_t n = 0;
 
-	resolve_rcpt(q->role.conf, rcpt, q->res, RESOLVE_MAX, &n);
+	if (!res) {
+		now_result(q, m, idx, QFILE_RCPT_DEFERRED, "4.3.0",
+		           "out of memory");
+		return;
+	}
+	resolve_rcpt(q->role.conf, rcpt, res, RESOLVE_MAX, &n);
 	for (size_t i = 0; i < n; i++) {
-		const struct resolved *r = &q->res[i];
+		const struct resolved *r = &res[i];
 
 		switch (r->kind) {
 		case RES_MAILBOX:

@@ -11,6 +11,12 @@ if [ "$(id -u)" = 0 ] && ! id tinymta >/dev/null 2>&1; then
 	useradd --system --no-create-home --home-dir /nonexistent \
 		--shell /usr/sbin/nologin tinymta || exit 1
 fi
+# Sanitizer reports from any process (daemon children included) land in
+# files; each one found afterwards is a failure.
+SANLOG=$(mktemp -d /tmp/tinymta-san.XXXXXX)
+chmod 1777 "$SANLOG"
+export ASAN_OPTIONS="log_path=$SANLOG/asan:detect_leaks=0"
+export UBSAN_OPTIONS="log_path=$SANLOG/ubsan:print_stacktrace=1:halt_on_error=1"
 tp=0 tf=0
 for t in tests/integ/test_*.py; do
 	[ -f "$t" ] || continue
@@ -26,5 +32,12 @@ for t in tests/integ/test_*.py; do
 	echo "== $t: $p passed, $f failed"
 	tp=$((tp + p)) tf=$((tf + f))
 done
+for f in "$SANLOG"/*; do
+	[ -f "$f" ] || continue
+	echo "FAIL sanitizer report $f:"
+	head -40 "$f"
+	tf=$((tf + 1))
+done
+rm -rf "$SANLOG"
 echo "$tp passed, $tf failed"
 [ "$tf" = 0 ]
