@@ -116,6 +116,7 @@ route(struct qmgr *q, struct qmsg *m, unsigned idx, const char *rcpt)
 	if (n == 0)
 		now_result(q, m, idx, QFILE_RCPT_BOUNCED, "5.1.1",
 		           "recipient resolved to nothing");
+	free(res);
 }
 
 static struct qmsg *
