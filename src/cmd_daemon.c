@@ -245,6 +245,37 @@ tinymta_flush_main(int argc, char **argv)
 	return request("flush", reply, sizeof reply, 75);
 }
 
+/* The number after "key": in the master's status JSON, or -1. */
+static long long
+json_num(const char *json, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof pat, "\"%s\": ", key);
+	p = strstr(json, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* Postfix's "the mail system is running: PID: N", then one line with the
+ * queue counts (the JSON has the rest). */
+static void
+print_status(const char *json)
+{
+	static const char *const q[] = {"maildrop", "incoming", "active",
+	                                "deferred", "hold",     "corrupt"};
+
+	printf("tinymta: the mail system is running: PID: %lld\n",
+	       json_num(json, "pid"));
+	printf("tinymta: queue:");
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
+		printf(" %s %lld", q[i], json_num(json, q[i]));
+	printf("; oldest %lld s; deliveries %lld%s\n",
+	       json_num(json, "oldest_age_s"),
+	       json_num(json, "deliveries_active"),
+	       strstr(json, "\"clock_set\": false") ? "; clock NOT set" : "");
+}
+
 int
 tinymta_status_main(int argc, char **argv)
 {
@@ -263,6 +294,6 @@ tinymta_status_main(int argc, char **argv)
 	if (json)
 		fputs(reply + 3, stdout);
 	else
-		printf("tinymta: the mail system is running: %s", reply + 3);
+		print_status(reply + 3);
 	return 0;
 }
