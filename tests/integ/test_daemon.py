@@ -322,11 +322,54 @@ def test_memory_steady():
     d.env.cleanup()
 
 
+def test_supervision():
+    """A dead child is restarted; mail_owner may use the control socket;
+    SIGTERM stops everything; start-fg logs in Postfix's format."""
+    d = Daemon()
+    logf = os.path.join(d.env.dir, "console.log")
+    e = dict(os.environ, TINYMTA_CONFIG_DIR=d.env.conf)
+    with open(logf, "wb") as out:
+        fg = subprocess.Popen([os.path.join(d.env.bin, "tinymta"), "start-fg", "-v"],
+                              stdout=out, stderr=subprocess.STDOUT, env=e)
+    check(wait_for(lambda: d.status()[0] == 0, 10), "start-fg runs")
+    kids = d.pids()[1:]
+    pickup = [p for p in kids if b"pickup" in open(f"/proc/{p}/cmdline", "rb").read()]
+    check(len(pickup) == 1, "one pickup process")
+    if pickup:
+        os.kill(pickup[0], signal.SIGKILL)
+        check(wait_for(lambda: any(b"pickup" in open(f"/proc/{p}/cmdline", "rb").read()
+                                   for p in d.pids()[1:] if os.path.exists(f"/proc/{p}")),
+                       10), "master restarts a killed pickup")
+        d.send(USER, subject="after restart")
+        check(wait_for(lambda: "after restart" in d.mbox()), "mail flows after the restart")
+    if ROOT:
+        for cmd in (("status", "--json"), ("flush",), ("reload",)):
+            r = d.env.run("tinymta", *cmd, user="tinymta")
+            check(r.returncode == 0, f"mail_owner may run tinymta {cmd[0]}", r.stderr)
+        r = d.env.run("tinymta", "status", user="nobody")
+        check(r.returncode == 77, "others may not use the control socket (77)", r.stderr)
+    pids = d.pids()
+    fg.send_signal(signal.SIGTERM)
+    try:
+        rc = fg.wait(20)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "SIGTERM: the master exits 0", str(rc))
+    check(wait_for(lambda: all(not os.path.exists(f"/proc/{p}") for p in pids[1:]), 5),
+          "SIGTERM: no child left")
+    log = open(logf, errors="replace").read()
+    check("tinymta/master[" in log and "daemon started" in log, "console log, master line")
+    check("tinymta/local[" in log and "status=sent (delivered to mailbox)" in log
+          and "relay=local, delay=" in log, "Postfix-style delivery line", log[-1500:])
+    check("tinymta/pickup[" in log and "uid=" in log and "from=<" in log, "pickup line")
+    d.env.cleanup()
+
+
 def main():
     ensure_user()
     for t in (test_lifecycle, test_local_delivery, test_maildir_and_garbage,
               test_symlink_mailbox_and_reload, test_backoff_and_flush,
-              test_kill9_no_loss, test_memory_steady):
+              test_kill9_no_loss, test_memory_steady, test_supervision):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a stop
