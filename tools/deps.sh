@@ -6,6 +6,9 @@
 # Sources are fetched with a private apt configuration (no change to
 # /etc/apt); nothing third-party is committed to the repository.
 set -eu
+# A parent make (make O=…) must not leak its variables into these builds
+# (BearSSL uses $(O) itself).
+unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
 
 GNU=${1:-x86_64-linux-gnu}
 case "$GNU" in
@@ -84,6 +87,7 @@ echo "deps.sh: building musl for $T"
 B=$D/build-musl-$T
 rm -rf "$B" && mkdir -p "$B" && cd "$B"
 "$MUSL/configure" --target="$T" --prefix="$P" --syslibdir="$P/lib" --disable-shared \
+	--enable-wrapper=gcc \
 	CROSS_COMPILE="$GNU-" CC="$GNU-gcc" CFLAGS=-Os >/dev/null
 make -s -j"$J" >/dev/null
 make -s install >/dev/null
