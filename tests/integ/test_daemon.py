@@ -322,6 +322,38 @@ def test_memory_steady():
     d.env.cleanup()
 
 
+def test_virtual_domains():
+    """The Postfix tutorial's virtual alias domain, as written."""
+    d = Daemon()
+    vfile = d.env.write("virtual",
+                        "postmaster@example.com postmaster\n"
+                        f"info@example.com       {USER}\n"
+                        f"sales@example.com      {USER}@test.example\n"
+                        f"@example.net           @test.example\n"
+                        f"example.org            anything\n"
+                        f"@example.org           {USER}\n")
+    r = d.env.run("postmap", vfile)
+    check(r.returncode == 0, "postmap virtual", r.stderr)
+    with open(os.path.join(d.env.conf, "main.cf"), "a") as f:
+        f.write(f"virtual_alias_domains = example.com, cdb:{vfile}\n"
+                f"virtual_alias_maps = cdb:{vfile}\n")
+    d.start()
+    d.send("info@example.com", subject="v-info", sender=f"{USER}@test.example")
+    d.send("sales@example.com", subject="v-sales", sender=f"{USER}@test.example")
+    d.send(f"{USER}@example.net", subject="v-rewrite", sender=f"{USER}@test.example")
+    d.send("whoever@example.org", subject="v-catchall", sender=f"{USER}@test.example")
+    d.send("nobody@example.com", subject="v-unknown", sender=f"{USER}@test.example")
+    ok = wait_for(lambda: all(x in d.mbox() for x in
+                              ("v-info", "v-sales", "v-rewrite", "v-catchall",
+                               "User unknown in virtual alias table")))
+    box = d.mbox()
+    check(ok, "virtual: user, full address, domain rewrite, catch-all, unknown",
+          box[-1500:])
+    check("Delivered-To: " + USER + "@test.example" in box, "Delivered-To is the final address")
+    d.stop()
+    d.env.cleanup()
+
+
 def test_supervision():
     """A dead child is restarted; mail_owner may use the control socket;
     SIGTERM stops everything; start-fg logs in Postfix's format."""
@@ -369,7 +401,8 @@ def main():
     ensure_user()
     for t in (test_lifecycle, test_local_delivery, test_maildir_and_garbage,
               test_symlink_mailbox_and_reload, test_backoff_and_flush,
-              test_kill9_no_loss, test_memory_steady, test_supervision):
+              test_kill9_no_loss, test_memory_steady, test_supervision,
+              test_virtual_domains):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a stop
