@@ -76,11 +76,11 @@ tinymta_check_main(int argc, char **argv)
 		fputs("usage: tinymta check [--json]\n", stderr);
 		return 64;
 	}
-	if (!(ps = calloc(1, sizeof *ps)) || check_all(ps) < 0) {
+	if (!(ps = conf_problems_new()) || check_all(ps) < 0) {
 		fputs("tinymta: fatal: out of memory or configuration "
 		      "directory name too long\n",
 		      stderr);
-		free(ps);
+		conf_problems_free(ps);
 		return 70;
 	}
 	if (json)
@@ -92,6 +92,6 @@ tinymta_check_main(int argc, char **argv)
 		perror("tinymta: write");
 		rc = 74;
 	}
-	free(ps);
+	conf_problems_free(ps);
 	return rc;
 }

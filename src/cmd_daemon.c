@@ -30,7 +30,7 @@
 static int
 config(char *qdir, size_t cap, int strict)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	struct conf *c = conf_new(conf_config_dir());
 	int r = -1, ok = ps && c && conf_load(c, ps) == 0;
 
@@ -49,7 +49,7 @@ config(char *qdir, size_t cap, int strict)
 	}
 	if (c)
 		conf_free(c);
-	free(ps);
+	conf_problems_free(ps);
 	return r;
 }
 

@@ -276,13 +276,13 @@ applet_postconf_main(int argc, char **argv)
 		return usage();
 	if (o.mode & PC_EDIT)
 		return postconf_edit(o.dir, argv + o.first, argc - o.first);
-	ps = calloc(1, sizeof *ps);
+	ps = conf_problems_new();
 	c = conf_new(o.dir);
 	if (!ps || !c) {
 		fputs("postconf: fatal: out of memory or directory name too "
 		      "long\n",
 		      stderr);
-		free(ps);
+		conf_problems_free(ps);
 		conf_free(c);
 		return 70;
 	}
@@ -298,7 +298,7 @@ applet_postconf_main(int argc, char **argv)
 		perror("postconf: write");
 		rc = 74;
 	}
-	free(ps);
+	conf_problems_free(ps);
 	conf_free(c);
 	return rc;
 }

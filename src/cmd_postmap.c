@@ -166,7 +166,7 @@ report_problems(const struct conf_problems *ps)
 static int
 conf_value(const char *name, char *out, size_t cap)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	struct conf *c = conf_new(conf_config_dir());
 	const char *v;
 	int rc = 0;
@@ -187,7 +187,7 @@ conf_value(const char *name, char *out, size_t cap)
 	}
 	if (c)
 		conf_free(c);
-	free(ps);
+	conf_problems_free(ps);
 	return rc;
 }
 

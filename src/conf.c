@@ -8,6 +8,7 @@
  */
 #include "conf_impl.h"
 #include "util/io.h"
+#include "util/mem.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -538,4 +539,16 @@ conf_set(struct conf *c, const char *name, const char *value,
 		return -1;
 	}
 	return set_value(c, "", 0, name, value, ps, 1);
+}
+
+struct conf_problems *
+conf_problems_new(void)
+{
+	return mem_big_alloc(sizeof(struct conf_problems));
+}
+
+void
+conf_problems_free(struct conf_problems *ps)
+{
+	mem_big_free(ps, sizeof *ps);
 }

@@ -75,6 +75,11 @@ struct conf_problems {
 	size_t errors;  /* error-severity problems, stored or not */
 };
 
+/* A problems list in its own pages (mmap): long-running roles get the
+ * memory back when it is freed. NULL when out of memory. */
+struct conf_problems *conf_problems_new(void);
+void conf_problems_free(struct conf_problems *ps);
+
 void conf_problems_add(struct conf_problems *ps, const char *file,
                        unsigned line, const char *parameter,
                        enum conf_severity sev, const char *fmt, ...)

@@ -50,7 +50,7 @@ setup_log(const char *name, struct conf *c)
 static struct conf *
 load(void)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	struct conf *c = conf_new(conf_config_dir());
 
 	if (!ps || !c || conf_load(c, ps) < 0) {
@@ -62,7 +62,7 @@ load(void)
 			conf_free(c);
 		c = NULL;
 	}
-	free(ps);
+	conf_problems_free(ps);
 	return c;
 }
 
