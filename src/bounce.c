@@ -1,16 +1,21 @@
 /*
- * bounce.c - delivery status notifications (RFC 3464): when recipients of
- * a message bounced, queue a multipart/report from MAILER-DAEMON with the
- * null sender to the message's sender, with the original message (or only
- * its header, RET=HDRS). A message from the null sender produces one
- * double bounce to postmaster; a double bounce that fails is discarded and
- * logged. Runs in qmgr as mail_owner (syslog name tinymta/bounce).
+ * bounce.c - delivery status notifications (RFC 3464): at the end of a
+ * message's round in qmgr, queue a multipart/report from MAILER-DAEMON
+ * with the null sender: a failure report (bounce), a delay warning or a
+ * success report to the sender, with the original message or its header
+ * (RET, dsn.c), plus postmaster copies as notify_classes asks. A failure
+ * of a message from the null sender goes to the postmaster once (a
+ * double bounce); a failed postmaster notice is discarded and logged.
+ * Runs in qmgr as mail_owner (syslog name tinymta/bounce); reads only
+ * validated queue files, and copies their text into the report as is
+ * (addresses and reasons hold no control bytes, qfile.h).
  */
-#include "qmgr.h"
+#include "bounce.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/str.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,13 @@ struct dsn {
 	struct qfile_writer w;
 	struct qmsg *m;
 	const struct conf *c;
+	enum dsn_kind kind;
+	int postmaster; /* the copy for the postmaster, or a double bounce */
+	int full;       /* return the whole message, not only its header */
+	const struct dsn_words *words;
+	struct qfile_rcpt rc;
+	char host[256];
+	char to[QFILE_ADDR_MAX + 1];
 	char boundary[QFILE_ID_MAX + 300];
 	int ok;
 };
@@ -57,66 +69,99 @@ rfc5322_date(char *out, size_t cap, time_t t)
 		str_copy(out, cap, "Thu, 01 Jan 1970 00:00:00 +0000");
 }
 
-/* 1 when recipient i bounced in this round and asked to hear of it. */
+/* How recipient i ended this round (QFILE_RCPT_*), or -1 when it was
+ * done before, is still in flight, or cannot be read. Fills *rc. */
 static int
-reportable(struct qmsg *m, size_t i, struct qfile_rcpt *rc)
+round_status(struct qmsg *m, size_t i, struct qfile_rcpt *rc)
 {
-	if (m->rc[i].done || m->rc[i].worst != QFILE_RCPT_BOUNCED ||
-	    qfile_rcpt(&m->r, i, rc) < 0)
-		return 0;
-	return rc->notify == 0 || (rc->notify & QFILE_NOTIFY_FAILURE);
+	if (m->rc[i].done || m->rc[i].pending || qfile_rcpt(&m->r, i, rc) < 0)
+		return -1;
+	if (m->rc[i].worst == QFILE_RCPT_PENDING)
+		return rc->status == QFILE_RCPT_DELIVERED ? QFILE_RCPT_DELIVERED
+		                                          : -1;
+	return m->rc[i].worst;
+}
+
+/* 1 when recipient i belongs in a notification of kind k. */
+static int
+reportable(struct qmsg *m, enum dsn_kind k, size_t i, struct qfile_rcpt *rc)
+{
+	int st = round_status(m, i, rc);
+
+	return st >= 0 && dsn_wants(k, rc->notify, st);
 }
 
 static void
-human_part(struct dsn *d, struct qfile_rcpt *rc)
+human_part(struct dsn *d)
 {
-	const char *host = conf_get(d->c, "myhostname");
+	const char *text;
+	char code[8], a[64], b[64];
 
 	putf(d,
 	     "--%s\nContent-Description: Notification\n"
 	     "Content-Type: text/plain; charset=us-ascii\n\n"
-	     "This is the mail system at host %s.\n\n"
-	     "I'm sorry to have to inform you that your message could not\n"
-	     "be delivered to one or more recipients. It's attached below.\n\n"
-	     "For further assistance, please send mail to postmaster.\n\n"
-	     "                   The mail system\n\n",
-	     d->boundary, host);
+	     "This is the mail system at host %s.\n\n",
+	     d->boundary, d->host);
+	put(d, d->words->intro);
+	if (d->kind == DSN_DELAYED) {
+		dsn_duration(a, sizeof a,
+		             conf_time(d->c, "delay_warning_time"));
+		dsn_duration(b, sizeof b,
+		             conf_time(d->c, "maximal_queue_lifetime"));
+		putf(d,
+		     "Your message could not be delivered for more than %s.\n"
+		     "It will be retried until it is %s old.\n\n",
+		     a, b);
+	}
+	put(d, d->words->outro);
+	put(d, "\n");
 	for (size_t i = 0; i < d->m->nrcpt; i++)
-		if (reportable(d->m, i, rc))
-			putf(d, "<%s>: %s\n", rc->addr,
-			     strlen(rc->reason) > 6 ? rc->reason + 6
-			                            : rc->reason);
+		if (reportable(d->m, d->kind, i, &d->rc)) {
+			text = dsn_split_reason(d->rc.reason, code, "");
+			putf(d, "<%s>: %s\n", d->rc.addr, text);
+		}
 	put(d, "\n");
 }
 
 static void
-status_part(struct dsn *d, struct qfile_rcpt *rc)
+rcpt_fields(struct dsn *d)
 {
-	char date[64];
+	char code[8], date[64];
+	const char *text =
+	    dsn_split_reason(d->rc.reason, code, d->words->status);
+
+	putf(d, "\nFinal-Recipient: rfc822; %s\n", d->rc.addr);
+	if (d->rc.orcpt[0])
+		putf(d, "Original-Recipient: %s\n", d->rc.orcpt);
+	putf(d, "Action: %s\nStatus: %s\nDiagnostic-Code: X-Tinymta; %s\n",
+	     d->words->action, code, text);
+	if (d->kind == DSN_DELAYED) {
+		rfc5322_date(
+		    date, sizeof date,
+		    (time_t)d->m->r.info.arrival +
+		        (time_t)conf_time(d->c, "maximal_queue_lifetime"));
+		putf(d, "Will-Retry-Until: %s\n", date);
+	}
+}
+
+static void
+status_part(struct dsn *d)
+{
+	char date[64], envid[120];
 
 	rfc5322_date(date, sizeof date, (time_t)d->m->r.info.arrival);
 	putf(d,
 	     "--%s\nContent-Description: Delivery report\n"
 	     "Content-Type: message/delivery-status\n\n"
 	     "Reporting-MTA: dns; %s\nX-Tinymta-Queue-ID: %s\n"
-	     "Arrival-Date: %s\n",
-	     d->boundary, conf_get(d->c, "myhostname"), d->m->id, date);
-	for (size_t i = 0; i < d->m->nrcpt; i++) {
-		char code[8] = "5.0.0";
-
-		if (!reportable(d->m, i, rc))
-			continue;
-		if (strlen(rc->reason) > 6 && rc->reason[5] == ' ')
-			str_copy_n(code, sizeof code, rc->reason, 5);
-		putf(d, "\nFinal-Recipient: rfc822; %s\n", rc->addr);
-		if (rc->orcpt[0])
-			putf(d, "Original-Recipient: %s\n", rc->orcpt);
-		putf(d,
-		     "Action: failed\nStatus: %s\n"
-		     "Diagnostic-Code: X-Tinymta; %s\n",
-		     code,
-		     strlen(rc->reason) > 6 ? rc->reason + 6 : rc->reason);
-	}
+	     "X-Tinymta-Sender: rfc822; %s\n",
+	     d->boundary, d->host, d->m->id, d->m->r.info.sender);
+	if (qfile_attr_get(&d->m->r, "envid", envid, sizeof envid) == 1)
+		putf(d, "Original-Envelope-Id: %s\n", envid);
+	putf(d, "Arrival-Date: %s\n", date);
+	for (size_t i = 0; i < d->m->nrcpt; i++)
+		if (reportable(d->m, d->kind, i, &d->rc))
+			rcpt_fields(d);
 	put(d, "\n");
 }
 
@@ -124,23 +169,19 @@ status_part(struct dsn *d, struct qfile_rcpt *rc)
 static void
 original_part(struct dsn *d)
 {
-	char ret[16] = "", buf[8192];
-	int hdrs = qfile_attr_get(&d->m->r, "ret", ret, sizeof ret) == 1 &&
-	           strcmp(ret, "hdrs") == 0;
+	char buf[8192];
 	int prev_nl = 1;
 	ssize_t n;
 
-	putf(d,
-	     "--%s\nContent-Description: Undelivered Message%s\n"
-	     "Content-Type: %s\n\n",
-	     d->boundary, hdrs ? " Headers" : "",
-	     hdrs ? "text/rfc822-headers" : "message/rfc822");
+	putf(d, "--%s\nContent-Description: %s%s\nContent-Type: %s\n\n",
+	     d->boundary, d->words->part, d->full ? "" : " Headers",
+	     d->full ? "message/rfc822" : "text/rfc822-headers");
 	qfile_content_rewind(&d->m->r);
 	while (d->ok &&
 	       (n = qfile_content_read(&d->m->r, buf, sizeof buf)) > 0) {
 		size_t len = (size_t)n;
 
-		for (size_t i = 0; hdrs && i < len; i++) {
+		for (size_t i = 0; !d->full && i < len; i++) {
 			if (buf[i] == '\n' && prev_nl) { /* end of header */
 				len = i;
 				n = -2;
@@ -157,24 +198,26 @@ original_part(struct dsn *d)
 }
 
 static void
-headers(struct dsn *d, const char *to)
+headers(struct dsn *d)
 {
 	char date[64];
-	const char *host = conf_get(d->c, "myhostname");
 
 	rfc5322_date(date, sizeof date, time(NULL));
 	putf(d,
 	     "From: MAILER-DAEMON@%s (Mail Delivery System)\nTo: <%s>\n"
-	     "Subject: Undelivered Mail Returned to Sender\nDate: %s\n"
-	     "Message-ID: <%s.bounce@%s>\nAuto-Submitted: auto-replied\n"
+	     "Subject: %s\nDate: %s\n"
+	     "Message-ID: <%s.%s%s@%s>\nAuto-Submitted: auto-replied\n"
 	     "MIME-Version: 1.0\n"
 	     "Content-Type: multipart/report; report-type=delivery-status;\n"
 	     "\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n",
-	     host, to, date, d->m->id, host, d->boundary);
+	     d->host, d->to, d->words->subject, date, d->m->id,
+	     d->words->action, d->postmaster ? ".pm" : "", d->host,
+	     d->boundary);
 }
 
+/* 1 for a notice to the postmaster: its failure is never reported. */
 static int
-is_double_bounce(struct qmsg *m)
+is_postmaster_notice(struct qmsg *m)
 {
 	char origin[32] = "";
 
@@ -182,57 +225,122 @@ is_double_bounce(struct qmsg *m)
 	       strcmp(origin, "double-bounce") == 0;
 }
 
-int
-bounce_create(struct qmgr *q, struct qmsg *m)
+static void
+postmaster_addr(struct dsn *d)
 {
-	struct dsn *d = mem_big_alloc(sizeof *d);
-	struct qfile_rcpt *rc = malloc(sizeof *rc);
-	char incoming[QUEUE_PATH_MAX], id[QFILE_ID_MAX];
-	const char *to = m->r.info.sender[0] ? m->r.info.sender : "postmaster";
-	int any = 0, r = -1;
+	static const char *const param[] = {
+	    [DSN_FAILED] = "bounce_notice_recipient",
+	    [DSN_DELAYED] = "delay_notice_recipient",
+	    [DSN_DELIVERED] = "bounce_notice_recipient",
+	};
+	const char *name = d->m->r.info.sender[0] ? param[d->kind]
+	                                          : "2bounce_notice_recipient";
+	const char *v = conf_get(d->c, name); /* NULL: not in the table */
 
-	if (!d || !rc ||
-	    queue_path(incoming, sizeof incoming, q->qdir, "incoming", NULL) <
-	        0)
-		goto out;
-	for (size_t i = 0; i < m->nrcpt && !any; i++)
-		any = reportable(m, i, rc);
-	if (!any || is_double_bounce(m)) {
-		if (any)
-			log_warn("%s: undeliverable double bounce discarded",
-			         m->id);
-		r = 0;
-		goto out;
-	}
+	str_copy(d->to, sizeof d->to, v && *v ? v : "postmaster");
+}
+
+static void
+setup(struct dsn *d, struct qmgr *q, struct qmsg *m, enum dsn_kind k,
+      int postmaster)
+{
+	char ret[16];
+	int has_ret = qfile_attr_get(&m->r, "ret", ret, sizeof ret) == 1;
+
 	d->m = m;
 	d->c = q->role.conf;
+	d->kind = k;
+	d->postmaster = postmaster;
+	d->words = dsn_words(k, postmaster);
 	d->ok = 1;
+	str_copy(d->host, sizeof d->host, conf_get(d->c, "myhostname"));
+	if (postmaster)
+		postmaster_addr(d);
+	else
+		str_copy(d->to, sizeof d->to, m->r.info.sender);
+	/* a double bounce carries the whole bounce; other copies headers */
+	d->full = postmaster ? !m->r.info.sender[0]
+	                     : dsn_full_content(k, has_ret ? ret : NULL);
 	snprintf(d->boundary, sizeof d->boundary, "%s.%ld/%s", m->id,
-	         (long)time(NULL), conf_get(d->c, "myhostname"));
+	         (long)time(NULL), d->host);
+}
+
+/* Write and commit one notification; 0 or -1 (logged). */
+static int
+write_one(struct qmgr *q, struct qmsg *m, enum dsn_kind k, int postmaster)
+{
+	struct dsn *d = mem_big_alloc(sizeof *d);
+	char incoming[QUEUE_PATH_MAX], id[QFILE_ID_MAX];
+	int r = -1;
+
+	if (!d || queue_path(incoming, sizeof incoming, q->qdir, "incoming",
+	                     NULL) < 0)
+		goto out;
+	setup(d, q, m, k, postmaster);
 	if (qfile_create(&d->w, incoming, 0) < 0)
 		goto out;
 	d->ok = qfile_put_attr(&d->w, "origin",
-	                       m->r.info.sender[0] ? "bounce"
-	                                           : "double-bounce") == 0 &&
+	                       postmaster ? "double-bounce" : "bounce") == 0 &&
 	        qfile_put_sender(&d->w, "") == 0 &&
-	        qfile_put_rcpt(&d->w, to, "", 0) == 0;
-	headers(d, to);
-	human_part(d, rc);
-	status_part(d, rc);
+	        qfile_put_rcpt(&d->w, d->to, "", 0) == 0;
+	headers(d);
+	human_part(d);
+	status_part(d);
 	original_part(d);
-	if (!d->ok || qfile_commit(&d->w, id) < 0) {
-		if (d->ok)
-			goto out; /* commit removed the temporary file */
+	if (!d->ok) {
 		qfile_abort(&d->w);
-		goto out;
+		errno = errno ? errno : EIO;
+	} else if (qfile_commit(&d->w, id) == 0) {
+		log_set_name("bounce");
+		log_info("%s: %s: %s", m->id, d->words->log, id);
+		log_set_name("qmgr");
+		q->scan_incoming = 1;
+		r = 0;
 	}
-	log_set_name("bounce");
-	log_info("%s: sender non-delivery notification: %s", m->id, id);
-	log_set_name("qmgr");
-	q->scan_incoming = 1;
-	r = 0;
 out:
+	if (r < 0)
+		log_error("%s: cannot queue the %s: %s", m->id,
+		          d && d->words ? d->words->log : "notification",
+		          strerror(errno));
 	mem_big_free(d, sizeof *d);
-	free(rc);
 	return r;
+}
+
+int
+bounce_send(struct qmgr *q, struct qmsg *m, enum dsn_kind k)
+{
+	static const char *const cls[] = {[DSN_FAILED] = "bounce",
+	                                  [DSN_DELAYED] = "delay",
+	                                  [DSN_DELIVERED] = ""};
+	struct qfile_rcpt *rc = malloc(sizeof *rc);
+	int any = 0;
+
+	for (size_t i = 0; rc && i < m->nrcpt && !any; i++)
+		any = reportable(m, k, i, rc);
+	free(rc);
+	if (!rc)
+		return -1;
+	if (!any)
+		return 0;
+	if (is_postmaster_notice(m)) {
+		if (k == DSN_FAILED)
+			log_warn("%s: undeliverable postmaster notification "
+			         "discarded",
+			         m->id);
+		return 0;
+	}
+	if (!m->r.info.sender[0]) /* never to the null sender */
+		return k == DSN_FAILED ? write_one(q, m, k, 1) : 0;
+	if (write_one(q, m, k, 0) < 0)
+		return -1;
+	if (*cls[k] &&
+	    dsn_class(conf_get(q->role.conf, "notify_classes"), cls[k]))
+		(void)write_one(q, m, k, 1); /* a copy: its failure is logged */
+	return 0;
+}
+
+int
+bounce_create(struct qmgr *q, struct qmsg *m)
+{
+	return bounce_send(q, m, DSN_FAILED);
 }

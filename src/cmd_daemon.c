@@ -110,10 +110,9 @@ wait_started(int ready_r, pid_t child)
 {
 	char buf[16] = "";
 	struct pollfd p = {ready_r, POLLIN, 0};
-	int status;
+	int status, ready = poll(&p, 1, 15000) > 0;
 
-	if (poll(&p, 1, 15000) > 0 &&
-	    io_read(ready_r, buf, sizeof buf - 1) > 0) {
+	if (ready && io_read(ready_r, buf, sizeof buf - 1) > 0) {
 		if (strncmp(buf, "ok", 2) == 0) {
 			printf("tinymta: starting the mail system\n");
 			return 0;
@@ -123,7 +122,9 @@ wait_started(int ready_r, pid_t child)
 			return 0;
 		}
 	}
-	if (waitpid(child, &status, WNOHANG) == child && WIFEXITED(status)) {
+	/* "failed" or EOF: the master is exiting; wait for its status */
+	if (waitpid(child, &status, ready ? 0 : WNOHANG) == child &&
+	    WIFEXITED(status)) {
 		fprintf(stderr,
 		        "tinymta: fatal: the mail system did not start "
 		        "(exit %d); see the mail log\n",
@@ -186,9 +187,11 @@ request(const char *req, char *reply, size_t cap, int not_running_exit)
 		return errno == EACCES ? 77 : 75;
 	}
 	if (strncmp(reply, "ERR ", 4) == 0) {
-		int code = (int)strtol(reply + 4, NULL, 10);
+		char *text = reply + 4;
+		int code = (int)strtol(reply + 4, &text, 10);
 
-		fprintf(stderr, "tinymta: fatal: %s", reply + 8);
+		fprintf(stderr, "tinymta: fatal: %s",
+		        *text == ' ' ? text + 1 : text);
 		return code > 0 ? code : 70;
 	}
 	return 0;

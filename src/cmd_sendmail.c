@@ -8,6 +8,7 @@
  */
 #include "applets.h"
 #include "cmd_sendmail.h"
+#include "smtpd.h"
 #include "ctl_client.h"
 #include "conf.h"
 #include "queue.h"
@@ -496,7 +497,7 @@ applet_sendmail_main(int argc, char **argv)
 		log_fatal(SM_EX_SOFTWARE, "setenv: %s", strerror(errno));
 	switch (o.mode) {
 	case SM_MODE_SMTP:
-		return other_mode("-bs", NULL, "smtpd");
+		return smtpd_local_main(); /* SMTP on stdin/stdout */
 	case SM_MODE_PRINT:
 		return other_mode("-bp", applet_mailq_main, "mailq");
 	case SM_MODE_ALIASES:

@@ -31,6 +31,7 @@ static const struct command {
     {"pickup", tinymta_pickup_main, NULL},
     {"qmgr", tinymta_qmgr_main, NULL},
     {"local", tinymta_local_main, NULL},
+    {"smtpd", tinymta_smtpd_main, NULL},
 };
 
 static void

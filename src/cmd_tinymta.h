@@ -16,5 +16,6 @@ int tinymta_flush_main(int argc, char **argv);
 int tinymta_pickup_main(int argc, char **argv);
 int tinymta_qmgr_main(int argc, char **argv);
 int tinymta_local_main(int argc, char **argv);
+int tinymta_smtpd_main(int argc, char **argv);
 
 #endif

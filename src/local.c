@@ -3,8 +3,10 @@
  * docs/processes.md). The master starts it as the mailbox owner (never
  * root) with read-only queue files on descriptors 3, 4, … and a result
  * pipe to qmgr on standard output. Untrusted: the message content (only
- * its header is scanned, for Delivered-To loops). Mailbox items for one
- * mailbox share one lock and one fsync (group commit).
+ * its header is scanned, for Delivered-To loops and the Received: count
+ * of hopcount_limit). Mailbox items for one mailbox share one lock and
+ * one fsync (group commit); |command (local_pipe.c) and /file
+ * (local_file.c) items are delivered one at a time.
  */
 #include "local.h"
 #include "cmd_tinymta.h"
@@ -23,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static ssize_t
-read_content(void *ctx, void *buf, size_t cap)
+ssize_t
+local_read_content(void *ctx, void *buf, size_t cap)
 {
 	return qfile_content_read(ctx, buf, cap);
 }
@@ -89,11 +91,29 @@ looping(struct local *l, const struct local_item *it)
 	struct qfile_reader *q = &l->q[it->slot];
 
 	qfile_content_rewind(q);
-	return mbox_delivered_to(read_content, q, it->addr, MBOX_DT_LIMIT) == 1;
+	return mbox_delivered_to(local_read_content, q, it->addr,
+	                         MBOX_DT_LIMIT) == 1;
 }
 
-static void
-fill_msg(struct local *l, const struct local_item *it, struct mbox_msg *m)
+/* Received: header fields in the message (bounded scan of its header). */
+static unsigned
+hops(struct local *l, const struct local_item *it)
+{
+	struct qfile_reader *q = &l->q[it->slot];
+	struct local_hops h;
+	char buf[2048];
+	ssize_t n;
+
+	qfile_content_rewind(q);
+	local_hops_init(&h, MBOX_DT_LIMIT);
+	while ((n = qfile_content_read(q, buf, sizeof buf)) > 0)
+		if (local_hops_feed(&h, buf, (size_t)n))
+			break;
+	return h.count;
+}
+
+void
+local_fill_msg(struct local *l, const struct local_item *it, struct mbox_msg *m)
 {
 	struct qfile_reader *q = &l->q[it->slot];
 
@@ -101,7 +121,7 @@ fill_msg(struct local *l, const struct local_item *it, struct mbox_msg *m)
 	memset(m, 0, sizeof *m);
 	m->sender = q->info.sender;
 	m->recipient = it->addr;
-	m->read = read_content;
+	m->read = local_read_content;
 	m->ctx = q;
 }
 
@@ -123,7 +143,7 @@ deliver_mbox_group(struct local *l, size_t first, size_t last)
 		return;
 	}
 	for (size_t i = first; i < last; i++) {
-		fill_msg(l, &l->items[i], &msg);
+		local_fill_msg(l, &l->items[i], &msg);
 		if (mbox_append(&l->mbox, &msg, &res) == 0)
 			ok[i] = 1;
 		else
@@ -139,8 +159,8 @@ deliver_mbox_group(struct local *l, size_t first, size_t last)
 			report(l, &l->items[i], &cres);
 }
 
-static void
-deliver_maildir(struct local *l, const struct local_item *it)
+void
+local_deliver_maildir(struct local *l, const struct local_item *it)
 {
 	struct maildir md;
 	struct mbox_result res;
@@ -150,7 +170,7 @@ deliver_maildir(struct local *l, const struct local_item *it)
 	if (gethostname(host, sizeof host) < 0)
 		str_copy(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
-	fill_msg(l, it, &msg);
+	local_fill_msg(l, it, &msg);
 	if (maildir_init(
 	        &md, it->target, host,
 	        (uint64_t)conf_size(l->role.conf, "mailbox_size_limit"),
@@ -173,21 +193,40 @@ usable(struct local *l, struct local_item *it)
 		report(l, it, &res);
 		return 0;
 	}
+	if (hops(l, it) > (unsigned)conf_int(l->role.conf, "hopcount_limit")) {
+		mbox_result_set(
+		    &res, MBOX_PERM, "5.4.6", 0,
+		    "too many hops (more than hopcount_limit = %lld "
+		    "Received: header fields)",
+		    conf_int(l->role.conf, "hopcount_limit"));
+		report(l, it, &res);
+		return 0;
+	}
 	if (looping(l, it)) {
 		mbox_result_set(&res, MBOX_PERM, "5.4.6", 0,
 		                "mail forwarding loop for %s", it->addr);
 		report(l, it, &res);
 		return 0;
 	}
-	if (it->kind != LOCAL_MAILBOX) {
-		mbox_result_set(&res, MBOX_PERM, "5.3.0", 0,
-		                "delivery to a %s is not available in this "
-		                "version",
-		                it->kind == LOCAL_PIPE ? "command" : "file");
-		report(l, it, &res);
-		return 0;
-	}
 	return 1;
+}
+
+/* A command or a file: one at a time, each reported. */
+static void
+deliver_special(struct local *l, const struct local_item *it)
+{
+	struct mbox_result res;
+
+	if (it->kind == LOCAL_FILE &&
+	    it->target[strlen(it->target) - 1] == '/') {
+		local_deliver_maildir(l, it); /* reports itself */
+		return;
+	}
+	if (it->kind == LOCAL_PIPE)
+		local_pipe_deliver(l, it, &res);
+	else
+		local_file_deliver(l, it, &res);
+	report(l, it, &res);
 }
 
 static void
@@ -203,12 +242,18 @@ deliver_all(struct local *l)
 			i++;
 			continue;
 		}
+		if (l->items[i].kind != LOCAL_MAILBOX) {
+			deliver_special(l, &l->items[i]);
+			i++;
+			continue;
+		}
 		if (t[0] && t[strlen(t) - 1] == '/') {
-			deliver_maildir(l, &l->items[i]);
+			local_deliver_maildir(l, &l->items[i]);
 			i++;
 			continue;
 		}
 		while (j < l->nitems && l->items[j].usable &&
+		       l->items[j].kind == LOCAL_MAILBOX &&
 		       strcmp(l->items[j].target, t) == 0)
 			j++;
 		deliver_mbox_group(l, i, j);

@@ -2,10 +2,12 @@
  * master.c - the master process: configuration, pid file, signals and the
  * poll loop (see master.h). Runs as root on a device (as the invoking user
  * in development); its only inputs are the configuration and the control
- * socket, whose peers are checked (root, mail_owner or our own uid).
+ * socket, whose peers are checked (root, mail_owner or our own uid). The
+ * listeners (master_listen.c, master_accept.c) are polled here too.
  */
 #define _GNU_SOURCE /* pipe2, O_TMPFILE */
 #include "master.h"
+#include "master_listen.h"
 #include "queue.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -36,11 +38,29 @@ on_signal(int sig)
 	errno = saved;
 }
 
+static const int master_sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+#define NSIGS (sizeof master_sigs / sizeof master_sigs[0])
+
+void
+master_child_signals(const sigset_t *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sig_fd = -1;
+	for (size_t i = 0; i < NSIGS; i++)
+		if (sigaction(master_sigs[i], &sa, NULL) < 0)
+			_exit(71);
+	if (sigprocmask(SIG_SETMASK, old, NULL) < 0)
+		_exit(71);
+}
+
 static int
 setup_signals(struct master *m)
 {
 	struct sigaction sa;
-	const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
 
 	if (pipe2(m->sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
@@ -49,8 +69,8 @@ setup_signals(struct master *m)
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0)
+	for (size_t i = 0; i < NSIGS; i++)
+		if (sigaction(master_sigs[i], &sa, NULL) < 0)
 			return -1;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
@@ -62,14 +82,16 @@ setup_signals(struct master *m)
 static int
 setup_logging(struct master *m)
 {
-	const char *file = conf_get(m->conf, "maillog_file");
+	char file[CONF_VALUE_MAX];
 	int fd = -1;
 
+	/* a copy: conf_get's value lasts until the next conf_* call */
+	str_copy(file, sizeof file, conf_get(m->conf, "maillog_file"));
 	log_set_syslog_name(conf_get(m->conf, "syslog_name"));
 	log_set_verbose(m->verbose);
 	if (m->foreground)
 		fd = dup2(1, 2);
-	else if (file && *file) {
+	else if (*file) {
 		int f = io_open(file, O_WRONLY | O_APPEND | O_CREAT, 0640);
 
 		fd = f < 0 ? -1 : dup2(f, 2);
@@ -168,7 +190,7 @@ handle_signals(struct master *m)
 		if (sigs[i] == SIGTERM || sigs[i] == SIGINT) {
 			m->stopping = 1;
 		} else if (sigs[i] == SIGHUP) {
-			if (master_reload(m, why, sizeof why) < 0)
+			if (master_reload(m, why, sizeof why) != 0)
 				log_warn("reload refused: %s", why);
 		} else if (sigs[i] == SIGCHLD) {
 			master_kids_reap(m);
@@ -180,8 +202,8 @@ static void
 loop(struct master *m)
 {
 	while (!m->stopping) {
-		struct pollfd p[2 + KID_COUNT];
-		nfds_t n = 0;
+		struct pollfd p[2 + KID_COUNT + LISTEN_FDS_MAX];
+		nfds_t n = 0, nl;
 		time_t next = master_kids_next_event(m), now = time(NULL);
 		int timeout =
 		    next ? (int)(next > now ? (next - now) * 1000 : 0) : -1;
@@ -190,7 +212,8 @@ loop(struct master *m)
 		p[n++] = (struct pollfd){m->ctl, POLLIN, 0};
 		for (int k = 0; k < KID_COUNT; k++)
 			p[n++] = (struct pollfd){m->kids[k].link, POLLIN, 0};
-		if (poll(p, n, timeout) < 0 && errno != EINTR) {
+		nl = master_listen_pollfds(m, p + n, LISTEN_FDS_MAX);
+		if (poll(p, n + nl, timeout) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			sleep(1);
 			continue;
@@ -202,17 +225,17 @@ loop(struct master *m)
 		for (int k = 0; k < KID_COUNT; k++)
 			if (p[2 + k].revents && m->kids[k].link >= 0)
 				master_kid_input(m, (enum master_kid_role)k);
+		if (!m->stopping)
+			master_listen_ready(m, p + n, nl);
 		master_kids_start(m);
 	}
 }
 
 static void
-shutdown_master(struct master *m)
+remove_files(struct master *m)
 {
 	char path[600];
 
-	log_info("terminating on signal or stop request");
-	master_kids_stop(m);
 	if (snprintf(path, sizeof path, "%s/public/control", m->qdir) <
 	    (int)sizeof path)
 		unlink(path);
@@ -220,6 +243,17 @@ shutdown_master(struct master *m)
 	    (int)sizeof path)
 		unlink(path);
 	io_close(m->pidfd);
+}
+
+static void
+shutdown_master(struct master *m)
+{
+	log_info("terminating on signal or stop request");
+	master_listen_close(m);
+	master_kids_stop(m);
+	master_listen_free(m->listen);
+	m->listen = NULL;
+	remove_files(m);
 	log_info("daemon stopped");
 }
 
@@ -232,6 +266,18 @@ tell_ready(int ready_fd, const char *what)
 		/* the starter went away; nothing to tell */
 	}
 	io_close(ready_fd);
+}
+
+/* Bind the listeners (as root, before any child runs). */
+static int
+listen_first(struct master *m)
+{
+	char why[400];
+	int r = master_listen_configure(m, m->conf, why, sizeof why);
+
+	if (r < 0)
+		log_error("%s", why);
+	return r == 0 ? 0 : r == -1 ? 78 : 71;
 }
 
 static int
@@ -265,7 +311,7 @@ prepare(struct master *m)
 		          strerror(errno));
 		return 71;
 	}
-	return 0;
+	return listen_first(m);
 }
 
 int
@@ -286,6 +332,8 @@ master_run(int foreground, int verbose, int ready_fd)
 	m->kids[KID_QMGR].role = "qmgr";
 	r = prepare(m);
 	if (r != 0) {
+		if (r > 0 && m->ctl >= 0)
+			remove_files(m);
 		tell_ready(ready_fd, r < 0 ? "running" : "failed");
 		return r < 0 ? 0 : r;
 	}

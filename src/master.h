@@ -3,11 +3,14 @@
  * pid file and the control socket, starts pickup and qmgr as mail_owner
  * (fork + re-exec of this binary), restarts them when they die
  * (rate-limited), and spawns delivery agents as the users qmgr names.
- * It never reads a message: it only passes descriptors along.
+ * It binds the network listeners and forks one smtpd per connection
+ * (master_listen.h). It never reads a message: it only passes descriptors
+ * along.
  */
 #ifndef TINYMTA_MASTER_H
 #define TINYMTA_MASTER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -44,11 +47,18 @@ struct master {
 	int verbose;
 	int foreground;
 	int stopping;
+	struct master_listen *listen; /* master_listen.c */
 };
 
 /* master.c */
 int master_run(int foreground, int verbose, int ready_fd);
+/* In a child after fork (signals blocked): default handlers for the
+ * master's signals, then the signal mask *old. */
+void master_child_signals(const sigset_t *old);
 /* master_kids.c */
+/* In a child: become uid/gid and exec this binary with argv. */
+_Noreturn void master_exec_role(const struct master *m, uid_t uid, gid_t gid,
+                                char *const argv[]);
 void master_kids_start(struct master *m);
 void master_kids_reap(struct master *m);
 void master_kids_stop(struct master *m);
@@ -62,6 +72,8 @@ time_t master_kids_next_event(const struct master *m);
 /* master_ctl.c */
 int master_ctl_open(struct master *m);
 void master_ctl_accept(struct master *m);
+/* Reload main.cf and master.cf: 0, or the exit code (78 configuration,
+ * 71 sockets) with why[cap] saying what; the old configuration stays. */
 int master_reload(struct master *m, char *why, size_t cap);
 
 #endif

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE /* struct ucred */
 #include "ipc.h"
 #include "master.h"
+#include "master_listen.h"
 #include "qfile.h"
 #include "util/clock.h"
 #include "util/io.h"
@@ -110,10 +111,24 @@ status_json(struct master *m, char *out, size_t cap)
 	snprintf(out, cap,
 	         "{\"running\": true, \"pid\": %ld, \"uptime_s\": %lld, "
 	         "\"version\": \"%s\", \"clock_set\": %s, \"queues\": {%s}, "
-	         "\"oldest_age_s\": %lld, %s}\n",
+	         "\"oldest_age_s\": %lld, \"listeners\": %zu, "
+	         "\"smtpd_sessions\": %zu, %s}\n",
 	         (long)getpid(), (long long)(now - m->started), TINYMTA_VERSION,
 	         clock_is_set() ? "true" : "false", queues,
-	         (long long)(oldest && now > oldest ? now - oldest : 0), fromq);
+	         (long long)(oldest && now > oldest ? now - oldest : 0),
+	         master_listen_sockets(m), master_listen_sessions(m), fromq);
+}
+
+static void
+first_error(const struct conf_problems *ps, char *why, size_t cap)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->v[i].severity == CONF_SEV_ERROR) {
+			snprintf(why, cap, "%s, line %u: %s", ps->v[i].file,
+			         ps->v[i].line, ps->v[i].message);
+			return;
+		}
+	str_copy(why, cap, "configuration errors");
 }
 
 int
@@ -121,10 +136,16 @@ master_reload(struct master *m, char *why, size_t cap)
 {
 	struct conf_problems *ps = calloc(1, sizeof *ps);
 	struct conf *c = conf_new(m->cfgdir);
-	int r = -1;
+	int r = 78;
 
 	str_copy(why, cap, "out of memory");
-	if (ps && c && conf_load(c, ps) == 0) {
+	if (!ps || !c) {
+		r = 71;
+	} else if (conf_load(c, ps) < 0) {
+		first_error(ps, why, cap);
+	} else if ((r = master_listen_configure(m, c, why, cap)) != 0) {
+		r = r == -1 ? 78 : 71;
+	} else {
 		conf_free(m->conf);
 		m->conf = c;
 		c = NULL;
@@ -133,15 +154,6 @@ master_reload(struct master *m, char *why, size_t cap)
 			                NULL, 0);
 		log_info("reload -- version %s, configuration %s",
 		         TINYMTA_VERSION, m->cfgdir);
-		r = 0;
-	} else if (ps) {
-		for (size_t i = 0; i < ps->n; i++)
-			if (ps->v[i].severity == CONF_SEV_ERROR) {
-				snprintf(why, cap, "%s, line %u: %s",
-				         ps->v[i].file, ps->v[i].line,
-				         ps->v[i].message);
-				break;
-			}
 	}
 	if (c)
 		conf_free(c);
@@ -209,10 +221,12 @@ dispatch(struct master *m, char *line, char *reply, size_t cap)
 		str_copy(reply, cap, "OK\n");
 		status_json(m, reply + 3, cap - 3);
 	} else if (strcmp(line, "reload") == 0) {
-		if (master_reload(m, why, sizeof why) == 0)
+		int r = master_reload(m, why, sizeof why);
+
+		if (r == 0)
 			str_copy(reply, cap, "OK\n");
 		else
-			snprintf(reply, cap, "ERR 78 %s\n", why);
+			snprintf(reply, cap, "ERR %d %s\n", r, why);
 	} else if (strcmp(line, "flush") == 0) {
 		forward(m, IPC_FLUSH, arg, reply, cap);
 	} else if (strcmp(line, "deliver") == 0 && arg && qfile_id_valid(arg)) {

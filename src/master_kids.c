@@ -3,10 +3,12 @@
  * mail_owner, restarted when they die, at most once a second and slower
  * when they keep dying) and delivery agents (one per delivery, as the user
  * qmgr names, never root). Frames from the children are parsed by ipc.c;
- * a malformed frame closes that link.
+ * a malformed frame closes that link. smtpd sessions (master_accept.c)
+ * are reaped and stopped here with the rest.
  */
 #include "ipc.h"
 #include "master.h"
+#include "master_listen.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -26,8 +28,9 @@
 #define KID_QUICK_DEATH 10 /* seconds: dying sooner counts as a crash */
 #define STOP_GRACE_MS 10000
 
-static _Noreturn void
-exec_role(const struct master *m, uid_t uid, gid_t gid, char *const argv[])
+_Noreturn void
+master_exec_role(const struct master *m, uid_t uid, gid_t gid,
+                 char *const argv[])
 {
 	signal(SIGPIPE, SIG_DFL);
 	if (sys_drop_privs(uid, gid) < 0) {
@@ -44,6 +47,7 @@ static void
 spawn_kid(struct master *m, enum master_kid_role k)
 {
 	struct master_kid *kid = &m->kids[k];
+	sigset_t all, old;
 	int sv[2];
 	pid_t pid;
 
@@ -52,7 +56,12 @@ spawn_kid(struct master *m, enum master_kid_role k)
 		kid->next_start = time(NULL) + 5;
 		return;
 	}
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
+	if (pid == 0)
+		master_child_signals(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		log_error("fork for %s: %s", kid->role, strerror(errno));
 		io_close(sv[0]);
@@ -65,7 +74,7 @@ spawn_kid(struct master *m, enum master_kid_role k)
 
 		if (dup2(sv[1], 3) < 0)
 			_exit(71);
-		exec_role(m, m->uid, m->gid, argv);
+		master_exec_role(m, m->uid, m->gid, argv);
 	}
 	io_close(sv[1]);
 	kid->link = sv[0];
@@ -115,6 +124,8 @@ kid_died(struct master *m, struct master_kid *kid, int status)
 		io_close(kid->link);
 	kid->link = -1;
 	kid->pid = 0;
+	if (m->stopping)
+		return;
 	if (now - kid->started < KID_QUICK_DEATH) {
 		unsigned d = kid->quick_deaths < 6 ? ++kid->quick_deaths : 6;
 
@@ -151,7 +162,7 @@ master_kids_reap(struct master *m)
 				kid_died(m, &m->kids[k], status);
 				found = 1;
 			}
-		if (!found)
+		if (!found && !master_listen_reaped(m, pid, status))
 			agent_done(m, pid);
 	}
 }
@@ -217,7 +228,7 @@ spawn_agent(struct master *m, const struct ipc_msg *msg)
 	if (pid == 0) {
 		if (place_fds(msg) < 0)
 			_exit(71);
-		exec_role(m, uid, gid, argv);
+		master_exec_role(m, uid, gid, argv);
 	}
 	m->agents[m->nagents++] = pid;
 }
@@ -308,7 +319,7 @@ anyone_left(struct master *m)
 	for (int k = 0; k < KID_COUNT; k++)
 		if (m->kids[k].pid)
 			return 1;
-	return m->nagents > 0;
+	return m->nagents > 0 || master_listen_sessions(m) > 0;
 }
 
 void
@@ -319,6 +330,8 @@ master_kids_stop(struct master *m)
 	for (int k = 0; k < KID_COUNT; k++)
 		if (m->kids[k].pid)
 			kill(m->kids[k].pid, SIGTERM);
+	/* smtpd sessions finish the reply in progress and exit. */
+	master_listen_kill(m, SIGTERM);
 	for (int waited = 0; anyone_left(m); waited += 50) {
 		if (waited == STOP_GRACE_MS) {
 			log_warn("killing children that did not stop in time");
@@ -327,6 +340,7 @@ master_kids_stop(struct master *m)
 					kill(m->kids[k].pid, SIGKILL);
 			for (size_t i = 0; i < m->nagents; i++)
 				kill(m->agents[i], SIGKILL);
+			master_listen_kill(m, SIGKILL);
 		}
 		if (waited > STOP_GRACE_MS + 5000)
 			break;

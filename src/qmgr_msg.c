@@ -2,10 +2,13 @@
  * qmgr_msg.c - one message in the active queue: activation (move into
  * active/, validate, resolve each recipient), per-recipient results
  * written in place, and the end of a round: removal, bounce, or deferral
- * with doubling backoff. Runs as mail_owner; queue files are validated by
+ * with doubling backoff, and the notifications due then (bounce.c):
+ * failures, success reports (NOTIFY=SUCCESS), one delay warning after
+ * delay_warning_time. Runs as mail_owner; queue files are validated by
  * qfile_open before anything in them is used, and a damaged one moves to
  * corrupt/.
  */
+#include "bounce.h"
 #include "qmgr.h"
 #include "util/clock.h"
 #include "util/io.h"
@@ -58,6 +61,21 @@ add_work(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r)
 	q->todo_tail = &w->next;
 }
 
+/* soft_bounce: a permanent failure is recorded and logged as temporary,
+ * keeping its detail (5.1.1 becomes 4.1.1, as in Postfix). */
+static int
+soften(const struct qmgr *q, int status, const char **dsn, char buf[8])
+{
+	if (status != QFILE_RCPT_BOUNCED ||
+	    !conf_bool(q->role.conf, "soft_bounce"))
+		return status;
+	if (str_copy(buf, 8, *dsn) < 0 || buf[0] != '5')
+		str_copy(buf, 8, "4.0.0");
+	buf[0] = '4';
+	*dsn = buf;
+	return QFILE_RCPT_DEFERRED;
+}
+
 /* An immediate result (no agent): counts as one delivery, logged here. */
 static void
 now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
@@ -65,7 +83,9 @@ now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
 {
 	struct qfile_rcpt rc;
 	double delay = difftime(time(NULL), (time_t)m->r.info.arrival);
+	char soft[8];
 
+	status = soften(q, status, &dsn, soft);
 	if (qfile_rcpt(&m->r, idx, &rc) == 0)
 		log_info("%s: to=<%s>, relay=none, delay=%.0f, dsn=%s, "
 		         "status=%s (%s)",
@@ -210,15 +230,12 @@ qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
                 const char *dsn, const char *text)
 {
 	struct qrcpt *r;
+	char soft[8];
 
 	if (idx >= m->nrcpt || m->rc[idx].pending == 0)
 		return;
 	r = &m->rc[idx];
-	if (status == QFILE_RCPT_BOUNCED &&
-	    conf_bool(q->role.conf, "soft_bounce")) {
-		status = QFILE_RCPT_DEFERRED;
-		dsn = "4.0.0"; /* soft_bounce: 5xx becomes 4xx */
-	}
+	status = soften(q, status, &dsn, soft);
 	if (severity(status) > severity(r->worst) ||
 	    (r->worst == 0 && status != QFILE_RCPT_DELIVERED)) {
 		r->worst = (uint8_t)status;
@@ -246,7 +263,11 @@ unlink_active(struct qmgr *q, struct qmsg *m)
 		log_error("%s: cannot remove: %s", m->id, strerror(errno));
 }
 
-/* Every recipient not done is bounced: the message is too old. */
+/* 1 when the message is older than its queue lifetime. Never on an unset
+ * clock, and never for a file whose arrival was stamped while the clock
+ * was unset (DESIGN.md "Clock"): its arrival time means nothing. Such a
+ * message is kept until delivered or removed by hand (postsuper -d); a
+ * persistent "first seen with a set clock" field would let it expire. */
 static int
 expired(struct qmgr *q, struct qmsg *m)
 {
@@ -260,6 +281,7 @@ expired(struct qmgr *q, struct qmsg *m)
 	return age > life;
 }
 
+/* Every deferred recipient bounces: 5.4.7, the message is too old. */
 static void
 expire(struct qmsg *m)
 {
@@ -275,9 +297,11 @@ expire(struct qmsg *m)
 		         rc.reason);
 		m->rc[i].worst = QFILE_RCPT_BOUNCED;
 		store(m, (unsigned)i, QFILE_RCPT_BOUNCED, "5.4.7", text);
-		log_info("%s: to=<%s>, relay=none, dsn=5.4.7, status=expired, "
-		         "returned to sender",
-		         m->id, rc.addr);
+		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=5.4.7, "
+		         "status=expired, returned to sender (%s)",
+		         m->id, rc.addr,
+		         (long long)time(NULL) - (long long)m->r.info.arrival,
+		         rc.reason);
 	}
 	m->bounced_now = 1;
 	m->deferred_now = 0;
@@ -333,6 +357,39 @@ forget(struct qmgr *q, struct qmsg *m)
 	free(m);
 }
 
+/* The bounce could not be queued: the recipients that bounced this round
+ * go back to deferred (reason kept), so that the next round bounces them
+ * again and retries the notification. */
+static void
+unbounce(struct qmsg *m)
+{
+	struct qfile_rcpt rc;
+
+	for (size_t i = 0; i < m->nrcpt; i++)
+		if (!m->rc[i].done && m->rc[i].worst == QFILE_RCPT_BOUNCED &&
+		    (qfile_rcpt(&m->r, i, &rc) < 0 ||
+		     qfile_set_rcpt(&m->r, &rc, QFILE_RCPT_DEFERRED,
+		                    rc.reason) < 0))
+			log_error("%s: cannot record status of recipient %zu: "
+			          "%s",
+			          m->id, i, strerror(errno));
+	m->deferred_now = 1;
+}
+
+/* A delay warning is due once, in the first round that ends after
+ * delay_warning_time (dsn.c); never on an untrusted clock. */
+static int
+delay_due(const struct qmgr *q, const struct qmsg *m)
+{
+	int trusted =
+	    clock_is_set() && !(m->r.info.flags & QFILE_FLAG_CLOCK_UNSET);
+
+	return dsn_delay_due(
+	    (int64_t)m->r.info.arrival, (int64_t)m->r.info.last_attempt,
+	    (int64_t)time(NULL), conf_time(q->role.conf, "delay_warning_time"),
+	    trusted);
+}
+
 void
 qmgr_msg_maybe_done(struct qmgr *q, struct qmsg *m)
 {
@@ -340,11 +397,14 @@ qmgr_msg_maybe_done(struct qmgr *q, struct qmsg *m)
 		return;
 	if (m->deferred_now && expired(q, m))
 		expire(m);
-	if (m->bounced_now && bounce_create(q, m) < 0) {
+	if (m->bounced_now && bounce_send(q, m, DSN_FAILED) < 0) {
 		log_error("%s: cannot queue the bounce; keeping the message",
 		          m->id);
-		m->deferred_now = 1;
+		unbounce(m);
 	}
+	(void)bounce_send(q, m, DSN_DELIVERED); /* a failure is logged */
+	if (m->deferred_now && delay_due(q, m))
+		(void)bounce_send(q, m, DSN_DELAYED);
 	if (m->deferred_now)
 		defer(q, m);
 	else

@@ -6,11 +6,14 @@
  */
 #include "resolve.h"
 #include "alias_parse.h"
+#include "forward.h"
 #include "map.h"
 #include "util/io.h"
+#include "util/log.h"
 #include "util/str.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -22,7 +25,9 @@ struct rs {
 	const struct conf *c;
 	struct resolved *out;
 	size_t cap, n;
-	char value[MAP_VALUE_MAX]; /* scratch for one map value */
+	char value[MAP_VALUE_MAX];    /* scratch for one map value */
+	uid_t fwd[RESOLVE_DEPTH + 1]; /* users whose .forward is open */
+	size_t nfwd;
 };
 
 static struct resolved *
@@ -30,8 +35,12 @@ add(struct rs *s, enum resolve_kind kind, const char *addr)
 {
 	struct resolved *r;
 
+	int by_target = kind == RES_PIPE || kind == RES_FILE;
+
 	for (size_t i = 0; i < s->n; i++)
-		if (s->out[i].kind == kind && strcmp(s->out[i].addr, addr) == 0)
+		if (s->out[i].kind == kind &&
+		    strcmp(by_target ? s->out[i].target : s->out[i].addr,
+		           addr) == 0)
 			return NULL; /* duplicate: delivered once */
 	if (s->n >= s->cap) {
 		r = &s->out[s->cap - 1];
@@ -202,6 +211,27 @@ virtual_step(struct rs *s, const char *addr, const char *local,
 	return 0;
 }
 
+/* Where a list of targets comes from: decides whether |command and /file
+ * are allowed (allow_mail_to_commands/files) and whose rights they get. */
+enum xsrc { XSRC_ALIAS, XSRC_FORWARD, XSRC_INCLUDE };
+
+struct xctx {
+	enum xsrc src;
+	const char *name; /* alias or user name: "name" in it means itself */
+	char user[64];    /* run |command and /file as this user */
+};
+
+static const char *const xsrc_words[] = {"alias", "forward", "include"};
+
+/* The user owning uid, unless root (or unknown): then default_privs. */
+static void
+rights_of(struct rs *s, uid_t uid, char *user, size_t cap)
+{
+	struct passwd *pw = uid != 0 ? getpwuid(uid) : NULL;
+
+	str_copy(user, cap, pw ? pw->pw_name : conf_get(s->c, "default_privs"));
+}
+
 /* The owner of the alias source file: pipes and files run as that user,
  * never root (then default_privs). */
 static void
@@ -210,70 +240,92 @@ alias_owner(struct rs *s, char *user, size_t cap)
 	const char *cur = conf_get(s->c, "alias_maps");
 	char spec[MAP_PATH_MAX], src[MAP_PATH_MAX];
 	struct stat st;
-	struct passwd *pw;
 
-	str_copy(user, cap, conf_get(s->c, "default_privs"));
 	if (!conf_list_next(&cur, spec, sizeof spec) ||
-	    map_spec_source(spec, src, sizeof src) < 0 || stat(src, &st) < 0 ||
-	    st.st_uid == 0)
-		return;
-	pw = getpwuid(st.st_uid);
-	if (pw)
-		str_copy(user, cap, pw->pw_name);
+	    map_spec_source(spec, src, sizeof src) < 0 || stat(src, &st) < 0)
+		st.st_uid = 0;
+	rights_of(s, st.st_uid, user, cap);
 }
 
 static int
-allowed(struct rs *s, const char *param)
+allowed(struct rs *s, const char *param, enum xsrc src)
 {
 	const char *cur = conf_get(s->c, param);
 	char item[64];
 
 	while (conf_list_next(&cur, item, sizeof item))
-		if (strcmp(item, "alias") == 0)
+		if (strcmp(item, xsrc_words[src]) == 0)
 			return 1;
 	return 0;
 }
 
-static void expand_targets(struct rs *s, const char *addr, const char *name,
-                           const char *value, int depth);
+static size_t expand_targets(struct rs *s, const char *addr,
+                             const struct xctx *x, char *value, int depth);
+
+/* Read an :include: file: opened once, its owner taken from the same
+ * descriptor. 0, or -1 with errno. */
+static int
+read_include(const char *path, char **text, uid_t *owner)
+{
+	struct stat st;
+	int fd = io_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0), r = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0) {
+		*owner = st.st_uid;
+		if (!S_ISREG(st.st_mode))
+			errno = EFBIG; /* not a file: unusable, as a huge one */
+		else if (forward_slurp_fd(fd, RESOLVE_INCLUDE_MAX, text) == 0)
+			r = 0;
+	}
+	io_close(fd);
+	return r;
+}
 
 static void
-include_file(struct rs *s, const char *addr, const char *name, const char *path,
-             int depth)
+include_file(struct rs *s, const char *addr, const struct xctx *parent,
+             const char *path, int depth)
 {
+	struct xctx x = {XSRC_INCLUDE, NULL, ""};
 	char *text;
-	size_t len;
+	uid_t owner;
 
-	if (io_slurp(path, RESOLVE_INCLUDE_MAX, &text, &len) < 0) {
-		fail(s,
-		     errno == ENOENT || errno == EFBIG ? RES_BOUNCE : RES_DEFER,
-		     addr,
-		     errno == ENOENT || errno == EFBIG ? "5.3.5" : "4.3.5",
-		     ":include: file unusable: %s", path);
+	if (read_include(path, &text, &owner) < 0) {
+		int perm = errno == ENOENT || errno == EFBIG;
+
+		fail(s, perm ? RES_BOUNCE : RES_DEFER, addr,
+		     perm ? "5.3.5" : "4.3.5", ":include: file unusable: %s",
+		     path);
 		return;
 	}
-	for (char *p = text; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ','; /* one target per line, or several */
-	expand_targets(s, addr, name, text, depth + 1);
+	/* Postfix: a .forward passes on its user's rights; otherwise the
+	 * file's owner's, or default_privs for root's files. */
+	if (parent->src == XSRC_FORWARD)
+		str_copy(x.user, sizeof x.user, parent->user);
+	else
+		rights_of(s, owner, x.user, sizeof x.user);
+	expand_targets(s, addr, &x, text, depth + 1);
 	free(text);
 }
 
 static void
-special_target(struct rs *s, const char *addr, const struct alias_target *t,
-               int depth)
+special_target(struct rs *s, const char *addr, const struct xctx *x,
+               const struct alias_target *t, int depth)
 {
 	struct resolved *r;
 	int pipe = t->type == ALIAS_T_PIPE;
 
 	if (t->type == ALIAS_T_INCLUDE) {
-		include_file(s, addr, NULL, t->text, depth);
+		include_file(s, addr, x, t->text, depth);
 		return;
 	}
-	if (!allowed(s,
-	             pipe ? "allow_mail_to_commands" : "allow_mail_to_files")) {
-		fail(s, RES_BOUNCE, addr, "5.7.1", "mail to %s is restricted",
-		     pipe ? "command" : "file");
+	if (!allowed(s, pipe ? "allow_mail_to_commands" : "allow_mail_to_files",
+	             x->src)) {
+		fail(s, RES_BOUNCE, addr, "5.7.1",
+		     "mail to %s is restricted (%s not in %s)",
+		     pipe ? "command" : "file", xsrc_words[x->src],
+		     pipe ? "allow_mail_to_commands" : "allow_mail_to_files");
 		return;
 	}
 	r = add(s, pipe ? RES_PIPE : RES_FILE, t->text);
@@ -281,43 +333,161 @@ special_target(struct rs *s, const char *addr, const struct alias_target *t,
 		return;
 	str_copy(r->target, sizeof r->target, t->text);
 	str_copy(r->addr, sizeof r->addr, addr);
-	alias_owner(s, r->user, sizeof r->user);
+	str_copy(r->user, sizeof r->user, x->user);
 }
 
 static void deliver_user(struct rs *s, const char *addr, const char *user,
-                         int depth);
+                         const char *ext, int depth);
 
+/* Files (.forward, :include:) hold one or more targets per line and '#'
+ * comment lines: make them one list. */
 static void
-expand_targets(struct rs *s, const char *addr, const char *name,
-               const char *value, int depth)
+file_to_list(char *value)
 {
-	const char *cur = value, *end = value + strlen(value);
+	int bol = 1;
+
+	for (char *p = value; *p; p++) {
+		if (bol && *p == '#')
+			while (*p && *p != '\n')
+				*p++ = ' ';
+		if (!*p)
+			break;
+		bol = *p == '\n' || *p == '\r' ||
+		      (bol && (*p == ' ' || *p == '\t'));
+		if (*p == '\n' || *p == '\r')
+			*p = ',';
+	}
+}
+
+/* Expand a list of targets (a file's text is changed by file_to_list).
+ * Returns the number of targets. */
+static size_t
+expand_targets(struct rs *s, const char *addr, const struct xctx *x,
+               char *value, int depth)
+{
+	const char *cur = value, *end;
 	struct alias_target t;
 	enum alias_err err;
+	size_t count = 0;
 	int r;
 
+	if (x->src != XSRC_ALIAS)
+		file_to_list(value);
+	end = value + strlen(value);
 	while ((r = alias_value_next(&cur, end, &t, &err)) == 1) {
+		const char *txt = t.text + (t.text[0] == '\\');
+
+		count++;
 		if (t.type != ALIAS_T_ADDR)
-			special_target(s, addr, &t, depth);
-		else if (name && str_eq_nocase(t.text, name))
-			deliver_user(s, addr, name, depth); /* user: user, x */
+			special_target(s, addr, x, &t, depth);
+		else if (x->name && str_eq_nocase(txt, x->name))
+			deliver_user(s, addr, x->name, "", depth); /* u: u, x */
 		else
-			resolve_addr(s, t.text, depth + 1);
+			resolve_addr(s, txt, depth + 1);
 	}
 	if (r < 0)
-		fail(s, RES_DEFER, addr, "4.3.0", "alias value unusable: %s",
-		     alias_strerror(err));
+		fail(s, RES_DEFER, addr, "4.3.0", "%s value unusable: %s",
+		     xsrc_words[x->src], alias_strerror(err));
+	return count;
 }
 
 /* The mailbox of a known user, or home_mailbox under the home dir. */
 static void
-deliver_user(struct rs *s, const char *addr, const char *user, int depth)
+deliver_mailbox(struct rs *s, const char *addr, const struct passwd *pw)
 {
 	const char *home_mailbox = conf_get(s->c, "home_mailbox");
-	struct resolved *r;
-	struct passwd *pw = getpwnam(user);
+	struct resolved *r = add(s, RES_MAILBOX, addr);
 
-	(void)depth;
+	if (!r)
+		return;
+	str_copy(r->user, sizeof r->user, pw->pw_name);
+	if (home_mailbox[0])
+		snprintf(r->target, sizeof r->target, "%s/%s", pw->pw_dir,
+		         home_mailbox);
+	else
+		snprintf(r->target, sizeof r->target, "%s/%s",
+		         conf_get(s->c, "mail_spool_directory"), pw->pw_name);
+}
+
+/* 1 when the user's .forward is being expanded right now. */
+static int
+in_forward(const struct rs *s, uid_t uid)
+{
+	for (size_t i = 0; i < s->nfwd; i++)
+		if (s->fwd[i] == uid)
+			return 1;
+	return 0;
+}
+
+/* The parts of a passwd entry kept across nested lookups. */
+struct who {
+	char name[64];
+	char dir[1024];
+	uid_t uid;
+};
+
+/* Expand the text of a usable .forward. */
+static size_t
+expand_forward(struct rs *s, const char *addr, const struct who *w, char *text,
+               int depth)
+{
+	struct xctx x = {XSRC_FORWARD, w->name, ""};
+	size_t n;
+
+	str_copy(x.user, sizeof x.user, w->name);
+	s->fwd[s->nfwd++] = w->uid;
+	n = expand_targets(s, addr, &x, text, depth + 1);
+	s->nfwd--;
+	return n;
+}
+
+/* ~/.forward (forward_path's Postfix default); 1 when it decided where the
+ * mail goes, 0 when the mailbox gets it (none, empty, or unsafe: Postfix
+ * logs a warning and ignores it). */
+static int
+try_forward(struct rs *s, const char *addr, const struct who *w,
+            const char *ext, int depth)
+{
+	char path[1024], why[200], esc[1100], *text;
+
+	if (w->dir[0] != '/' || s->nfwd >= RESOLVE_DEPTH ||
+	    in_forward(s, w->uid))
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		enum forward_result r;
+
+		if (!forward_path(w->dir, ext, i, path, sizeof path))
+			continue;
+		r = forward_read(path, w->uid, &text, why, sizeof why);
+		if (r == FORWARD_NONE)
+			continue;
+		str_escape(esc, sizeof esc, path, strlen(path));
+		if (r == FORWARD_ERROR) {
+			fail(s, RES_DEFER, addr, "4.3.0", "cannot read %s: %s",
+			     esc, why);
+			return 1;
+		}
+		if (r == FORWARD_IGNORED) {
+			log_warn("file %s %s: ignored, mail for %s goes to the "
+			         "mailbox",
+			         esc, why, w->name);
+			return 0;
+		}
+		r = expand_forward(s, addr, w, text, depth) > 0;
+		free(text);
+		return (int)r;
+	}
+	return 0;
+}
+
+/* A known local user: ~/.forward, else the mailbox. Never root. */
+static void
+deliver_user(struct rs *s, const char *addr, const char *user, const char *ext,
+             int depth)
+{
+	struct passwd *pw = getpwnam(user);
+	struct who w;
+
 	if (!pw) {
 		fail(s, RES_BOUNCE, addr, "5.1.1",
 		     "User unknown in local recipient table");
@@ -330,16 +500,17 @@ deliver_user(struct rs *s, const char *addr, const char *user, int depth)
 		     addr);
 		return;
 	}
-	r = add(s, RES_MAILBOX, addr);
-	if (!r)
+	w.uid = pw->pw_uid;
+	if (str_copy(w.name, sizeof w.name, pw->pw_name) < 0 ||
+	    str_copy(w.dir, sizeof w.dir, pw->pw_dir ? pw->pw_dir : "") < 0)
+		w.dir[0] = '\0'; /* unusable: no .forward */
+	if (try_forward(s, addr, &w, ext, depth))
 		return;
-	str_copy(r->user, sizeof r->user, pw->pw_name);
-	if (home_mailbox[0])
-		snprintf(r->target, sizeof r->target, "%s/%s", pw->pw_dir,
-		         home_mailbox);
+	pw = getpwnam(w.name); /* nested lookups reused the buffer */
+	if (pw)
+		deliver_mailbox(s, addr, pw);
 	else
-		snprintf(r->target, sizeof r->target, "%s/%s",
-		         conf_get(s->c, "mail_spool_directory"), pw->pw_name);
+		fail(s, RES_DEFER, addr, "4.3.0", "user %s vanished", w.name);
 }
 
 static int
@@ -374,13 +545,16 @@ resolve_local(struct rs *s, const char *addr, const char *local0, int depth)
 {
 	const char *delim = conf_get(s->c, "recipient_delimiter");
 	char local[QFILE_ADDR_MAX + 1], base[QFILE_ADDR_MAX + 1];
+	const char *ext = "";
 	int r;
 
 	str_copy(local, sizeof local, local0);
 	map_fold(local, strlen(local));
 	str_copy(base, sizeof base, local);
-	if (delim[0]) /* user+tag: the user is "user" */
+	if (delim[0]) { /* user+tag: the user is "user" */
 		base[strcspn(base, delim)] = '\0';
+		ext = local + strlen(base); /* "+tag" or "" */
+	}
 	r = maps_lookup(s, "alias_maps", local);
 	if (r == 0 && strcmp(base, local) != 0)
 		r = maps_lookup(s, "alias_maps", base);
@@ -391,15 +565,19 @@ resolve_local(struct rs *s, const char *addr, const char *local0, int depth)
 	}
 	if (r == 1) {
 		char *v = strdup(s->value);
+		struct xctx x = {XSRC_ALIAS, base, ""};
 
+		alias_owner(s, x.user, sizeof x.user);
 		if (v)
-			expand_targets(s, addr, base, v, depth);
+			expand_targets(s, addr, &x, v, depth);
+		else
+			fail(s, RES_DEFER, addr, "4.3.0", "out of memory");
 		free(v);
 		return;
 	}
 	errno = 0;
 	if (getpwnam(base))
-		deliver_user(s, addr, base, depth);
+		deliver_user(s, addr, base, ext, depth);
 	else
 		no_such_user(s, addr, base, depth);
 }

@@ -287,7 +287,6 @@ def test_usage(sp):
                        (["-R", "most", "a@b"], "bad -R"),
                        (["-B", "BINARYMIME", "a@b"], "bad -B"),
                        (["-bx", "a@b"], "bad -b"),
-                       (["-bs"], "-bs"),
                        (["-f", "a b c", "x@y"], "bad -f"),
                        (["bad address@"], "bad recipient")):
         r = sp.run(*args, input=MSG)
@@ -296,9 +295,10 @@ def test_usage(sp):
         check(err(r).startswith("sendmail: "), f"{what}: message", err(r))
     r = sp.run("-X", "a@b", input=MSG)
     check("usage: sendmail" in err(r), "usage text", err(r))
-    r = sp.run("-bs")
-    check("-bs: not available in this version" in err(r), "-bs text",
-          err(r))
+    r = sp.run("-bs", input="QUIT\r\n")  # SMTP: tests/integ/test_smtpd_bs.py
+    check(r.returncode == 0 and r.stdout.startswith(b"220 ") and
+          r.stdout.endswith(b"221 2.0.0 Bye\r\n"), "-bs speaks SMTP",
+          r.stdout)
     check(sp.entries() == [], "nothing queued on usage errors",
           repr(sp.entries()))
 

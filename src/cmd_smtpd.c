@@ -1,0 +1,84 @@
+/*
+ * cmd_smtpd.c - `tinymta smtpd [-o name=value …]`: the SMTP server role.
+ * The master runs it as mail_owner, one process per connection, with the
+ * accepted connection on descriptors 0 and 1 and the client's address in
+ * TINYMTA_CLIENT_ADDR/PORT (the local one in TINYMTA_SERVER_ADDR/PORT,
+ * the master.cf service in TINYMTA_SERVICE). UNTRUSTED: the connection;
+ * -o values come from master.cf (trusted, checked like main.cf).
+ */
+#include "cmd_tinymta.h"
+#include "role.h"
+#include "smtpd.h"
+#include "util/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Apply -o name=value overrides. 0, or -1 (logged). */
+static int
+overrides(struct conf *c, int argc, char **argv)
+{
+	struct conf_problems *ps = calloc(1, sizeof *ps);
+	int rc = 0;
+
+	if (!ps)
+		return -1;
+	for (int i = 1; i < argc && rc == 0; i++) {
+		char name[CONF_NAME_MAX];
+		const char *eq;
+
+		if (strcmp(argv[i], "-o") != 0 || i + 1 >= argc ||
+		    !(eq = strchr(argv[i + 1], '=')) ||
+		    (size_t)(eq - argv[i + 1]) >= sizeof name) {
+			log_error("usage: smtpd [-o name=value]...");
+			rc = -1;
+			break;
+		}
+		memcpy(name, argv[i + 1], (size_t)(eq - argv[i + 1]));
+		name[eq - argv[i + 1]] = '\0';
+		if (conf_set(c, name, eq + 1, ps) < 0) {
+			log_error("-o %s: %s", argv[i + 1],
+			          ps->n ? ps->v[ps->n - 1].message
+			                : "bad value");
+			rc = -1;
+		}
+		i++;
+	}
+	free(ps);
+	return rc;
+}
+
+int
+tinymta_smtpd_main(int argc, char **argv)
+{
+	struct role role;
+	int rc = 78;
+
+	if (role_init(&role, "smtpd") < 0)
+		return 78;
+	if (overrides(role.conf, argc, argv) == 0)
+		rc = smtpd_session_main(0, 1, role.conf, 0, getuid());
+	conf_free(role.conf);
+	return rc;
+}
+
+/* sendmail -bs: the configuration as sendmail reads it; the session on
+ * stdin/stdout for the invoking user, into maildrop/. */
+int
+smtpd_local_main(void)
+{
+	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf *c = conf_new(NULL);
+	int rc = 78;
+
+	if (ps && c && conf_load(c, ps) == 0)
+		rc = smtpd_session_main(0, 1, c, 1, getuid());
+	else if (ps)
+		conf_problems_print(ps, stderr, "sendmail");
+	if (c)
+		conf_free(c);
+	free(ps);
+	return rc;
+}

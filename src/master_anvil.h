@@ -1,0 +1,59 @@
+/*
+ * master_anvil.h - per-client connection limits kept by the master, with
+ * Postfix's anvil semantics: smtpd_client_connection_count_limit (current
+ * sessions of one client on one service) and
+ * smtpd_client_connection_rate_limit (connections of one client to one
+ * service per 60-second window, counted from the window's first
+ * connection). Clients in mynetworks are exempt, as Postfix's
+ * smtpd_client_event_limit_exceptions = $mynetworks. No I/O, no logging.
+ */
+#ifndef TINYMTA_MASTER_ANVIL_H
+#define TINYMTA_MASTER_ANVIL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "cidr.h"
+
+#define ANVIL_NETS_MAX 64      /* mynetworks entries kept per service */
+#define ANVIL_RATE_CLIENTS 512 /* (service, client) pairs tracked */
+#define ANVIL_RATE_WINDOW 60   /* seconds: Postfix's anvil_rate_time_unit */
+
+/* A client or network address: family AF_INET (4 bytes used) or AF_INET6. */
+struct anvil_addr {
+	int family;
+	unsigned char a[16];
+};
+
+struct anvil_policy {
+	long count_limit; /* 0: none */
+	long rate_limit;  /* 0: none */
+	size_t nnets;
+	struct cidr nets[ANVIL_NETS_MAX];
+};
+
+struct anvil_rate {
+	int svc; /* -1: free slot */
+	struct anvil_addr addr;
+	time_t start;
+	unsigned long count;
+};
+
+/* Parse a mynetworks value ("127.0.0.0/8 [::1]/128 192.0.2.1", commas or
+ * white space; cidr.h) into p->nets. Entries that are not networks
+ * (lookup tables, file names) or beyond ANVIL_NETS_MAX are skipped and
+ * counted in the result. */
+size_t master_anvil_nets(struct anvil_policy *p, const char *list);
+/* 1 when a is inside one of p's networks. */
+int master_anvil_exempt(const struct anvil_policy *p,
+                        const struct anvil_addr *a);
+/* Count one connection of a to service svc at now; returns the number of
+ * connections in the current window, this one included. */
+unsigned long master_anvil_rate(struct anvil_rate *t, size_t n, int svc,
+                                const struct anvil_addr *a, time_t now);
+/* Empty the rate table. */
+void master_anvil_rate_clear(struct anvil_rate *t, size_t n);
+/* 1 when a and b are the same address. */
+int master_anvil_same(const struct anvil_addr *a, const struct anvil_addr *b);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * master_listen_impl.h - the listeners' state, shared by master_listen.c
+ * (sockets, reload) and master_accept.c (connections, sessions, limits).
+ * Not for other modules: they use master_listen.h.
+ */
+#ifndef TINYMTA_MASTER_LISTEN_IMPL_H
+#define TINYMTA_MASTER_LISTEN_IMPL_H
+
+#include <arpa/inet.h>
+
+#include "master.h"
+#include "master_anvil.h"
+#include "master_cf.h"
+#include "master_listen.h"
+
+struct lsock {
+	int fd;  /* -1: closed */
+	int svc; /* index into cf->v */
+	struct anvil_addr addr;
+	unsigned port;
+	int reused, taken; /* during a reload */
+	char text[INET6_ADDRSTRLEN];
+};
+
+struct lsvc {
+	int active; /* an smtpd service we listen for */
+	long maxproc;
+	size_t nkids;
+	struct anvil_policy pol;
+};
+
+struct lsession {
+	pid_t pid;
+	int svc; /* -1: its service went away in a reload */
+	struct anvil_addr addr;
+};
+
+struct master_listen {
+	struct master_cf *cf;
+	struct lsvc svc[MASTER_CF_SERVICES_MAX];
+	struct lsock sock[LISTEN_FDS_MAX];
+	size_t nsock;
+	struct lsession *sess;
+	size_t nsess, capsess;
+	struct anvil_rate rate[ANVIL_RATE_CLIENTS];
+};
+
+/* master_accept.c: the limits of service svc from c and its -o options. */
+void master_accept_policy(struct master_listen *l, int svc,
+                          const struct conf *c);
+/* Take over old's sessions and rate counters (services matched by name). */
+void master_accept_adopt(struct master_listen *nw, struct master_listen *old);
+
+#endif

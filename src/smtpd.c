@@ -1,0 +1,422 @@
+/*
+ * smtpd.c - the SMTP server session: line reader with poll timeouts,
+ * replies (buffered so that a pipelining client gets them in order, in
+ * as few writes as possible), the DATA stream into the queue file with
+ * the Received: header, and the main loop. Runs as mail_owner (the smtpd
+ * role) or as the invoking user (sendmail -bs). UNTRUSTED: every byte
+ * read from in_fd; HELO names and addresses reach logs only escaped.
+ */
+#include "smtpd.h"
+#include "role.h"
+#include "cidr.h"
+#include "ctl_client.h"
+#include "util/clock.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+copy_conf(struct smtpd *s, const struct conf *c)
+{
+	const char *bl = conf_get(c, "smtpd_forbid_bare_newline");
+
+	/* conf_get values live until the next conf_* call: use at once */
+	s->bare_lf_reject = bl && strcmp(bl, "reject") == 0;
+	str_copy(s->myhostname, sizeof s->myhostname,
+	         conf_get(c, "myhostname"));
+	str_copy(s->qdir, sizeof s->qdir, conf_get(c, "queue_directory"));
+	s->size_limit = (uint64_t)conf_size(c, "message_size_limit");
+	s->rcpt_limit = conf_int(c, "smtpd_recipient_limit");
+	s->hard_limit = conf_int(c, "smtpd_hard_error_limit");
+	s->soft_limit = conf_int(c, "smtpd_soft_error_limit");
+	s->timeout_ms = (int)(conf_time(c, "smtpd_timeout") * 1000);
+	s->helo_required = conf_bool(c, "smtpd_helo_required");
+	s->vrfy_disabled = conf_bool(c, "disable_vrfy_command");
+	s->utf8 = conf_bool(c, "smtputf8_enable");
+}
+
+int
+smtpd_init(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
+{
+	const char *ip = o->client_addr;
+	int r;
+
+	memset(s, 0, sizeof *s);
+	s->conf = c;
+	s->in_fd = o->in_fd;
+	s->out_fd = o->out_fd;
+	s->state = SMTPD_S_CONNECT;
+	s->uid = (unsigned long)o->uid;
+	if (o->local)
+		s->flags |= SMTPD_F_LOCAL;
+	copy_conf(s, c);
+	if (!ip || !*ip)
+		ip = "127.0.0.1";
+	str_escape(s->client_addr, sizeof s->client_addr, ip, strlen(ip));
+	str_copy(s->client_name, sizeof s->client_name,
+	         o->local ? "localhost" : "unknown");
+	snprintf(s->client, sizeof s->client, "%s[%s]", s->client_name,
+	         s->client_addr);
+	r = cidr_list_match(conf_get(c, "mynetworks"), s->client_addr, NULL);
+	s->mynetworks = r > 0;
+	return 0;
+}
+
+void
+smtpd_reply(struct smtpd *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof line - 3)
+		n = (int)(sizeof line - 3);
+	if ((line[0] == '4' || line[0] == '5') && line[3] == ' ')
+		s->errors++;
+	memcpy(line + n, "\r\n", 2);
+	n += 2;
+	if (s->outlen + (size_t)n > sizeof s->out && smtpd_flush(s) < 0)
+		return;
+	memcpy(s->out + s->outlen, line, (size_t)n);
+	s->outlen += (size_t)n;
+}
+
+int
+smtpd_flush(struct smtpd *s)
+{
+	size_t n = s->outlen;
+
+	s->outlen = 0;
+	if (n == 0)
+		return 0;
+	if (s->soft_limit > 0 && s->errors >= (unsigned long)s->soft_limit)
+		poll(NULL, 0, SMTPD_SLEEP_MS); /* tarpit a misbehaving client */
+	if (io_write_all(s->out_fd, s->out, n) < 0) {
+		s->flags |= SMTPD_F_QUIT;
+		return -1;
+	}
+	return 0;
+}
+
+/* Fill the input buffer: flush the replies first (the client may wait
+ * for them), then wait at most smtpd_timeout. 1 data, 0 EOF, -1 error or
+ * timeout (logged). */
+static int
+fill(struct smtpd *s)
+{
+	struct pollfd p = {s->in_fd, POLLIN, 0};
+	ssize_t n;
+	int r;
+
+	if (smtpd_flush(s) < 0)
+		return -1;
+	do
+		r = poll(&p, 1, s->timeout_ms);
+	while (r < 0 && errno == EINTR && !role_stopping());
+	if (r < 0 && role_stopping()) { /* SIGTERM: tinymta stop */
+		smtpd_reply(s, "421 4.3.2 %s Service shutting down",
+		            s->myhostname);
+		smtpd_flush(s);
+		return -1;
+	}
+	if (r == 0) {
+		log_info("timeout after %s from %s", s->last_cmd, s->client);
+		smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		            s->myhostname);
+		smtpd_flush(s);
+		return -1;
+	}
+	n = r < 0 ? -1 : io_read(s->in_fd, s->in, sizeof s->in);
+	if (n <= 0) {
+		log_info("lost connection after %s from %s", s->last_cmd,
+		         s->client);
+		return n == 0 ? 0 : -1;
+	}
+	s->inpos = 0;
+	s->inlen = (size_t)n;
+	return 1;
+}
+
+/* Read one command line into s->line (line end removed). 1 line, 2 too
+ * long (discarded up to its LF), 3 bare LF in reject mode, 0 EOF, -1. */
+static int
+read_line(struct smtpd *s)
+{
+	int toolong = 0, r;
+
+	s->linelen = 0;
+	for (;;) {
+		unsigned char *lf;
+		size_t n;
+
+		if (s->inpos == s->inlen && (r = fill(s)) <= 0)
+			return r;
+		lf = memchr(s->in + s->inpos, '\n', s->inlen - s->inpos);
+		n = lf ? (size_t)(lf - (s->in + s->inpos))
+		       : s->inlen - s->inpos;
+		if (s->linelen + n > SMTP_CMD_EXT_MAX - 1)
+			toolong = 1;
+		if (!toolong) {
+			memcpy(s->line + s->linelen, s->in + s->inpos, n);
+			s->linelen += n;
+		}
+		s->inpos += n + (lf != NULL);
+		if (lf)
+			break;
+	}
+	if (toolong)
+		return 2;
+	if (s->linelen > 0 && s->line[s->linelen - 1] == '\r')
+		s->linelen--;
+	else if (s->bare_lf_reject)
+		return 3;
+	s->line[s->linelen] = '\0';
+	return 1;
+}
+
+void
+smtpd_log_reject(struct smtpd *s, const char *cmd, const char *reply,
+                 const char *rcpt)
+{
+	char from[ADDR_TEXT_MAX * 4], to[ADDR_TEXT_MAX * 4], helo[1024];
+
+	str_escape(from, sizeof from, s->sender, strlen(s->sender));
+	str_escape(to, sizeof to, rcpt, strlen(rcpt));
+	str_escape(helo, sizeof helo, s->helo, strlen(s->helo));
+	log_info("%s: reject: %s from %s: %s; from=<%s> to=<%s> proto=%s "
+	         "helo=<%s>",
+	         s->w ? s->qid : "NOQUEUE", cmd, s->client, reply, from, to,
+	         s->flags & SMTPD_F_ESMTP ? "ESMTP" : "SMTP", helo);
+}
+
+/* ---- DATA ---- */
+
+static void
+rfc5322_date(char *out, size_t cap)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!localtime_r(&now, &tm) ||
+	    strftime(out, cap, "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm) == 0)
+		str_copy(out, cap, "Thu, 01 Jan 1970 00:00:00 +0000 (UTC)");
+}
+
+/* The Received: header, Postfix's layout, with the TLS and AUTH slots. */
+static int
+received(struct smtpd *s)
+{
+	char hdr[2048], helo[SMTPD_HELO_MAX * 4 + 1], date[64], by[96],
+	    forr[ADDR_TEXT_MAX + 16] = "";
+	const char *proto = s->flags & SMTPD_F_ESMTP ? "ESMTP" : "SMTP";
+	int n;
+
+	str_escape(helo, sizeof helo, s->helo, strlen(s->helo));
+	rfc5322_date(date, sizeof date);
+	if (s->flags & SMTPD_F_LOCAL)
+		snprintf(by, sizeof by, "(tinymta, from userid %lu)", s->uid);
+	else
+		str_copy(by, sizeof by, "(tinymta)");
+	if (s->nrcpt == 1)
+		snprintf(forr, sizeof forr, "\n\tfor <%s>", s->first_rcpt);
+	n = snprintf(hdr, sizeof hdr,
+	             "Received: from %s (%s [%s])%s%s\n\tby %s %s with %s%s%s "
+	             "id %s%s; %s\n",
+	             helo[0] ? helo : s->client_addr, s->client_name,
+	             s->client_addr, s->tls_text[0] ? "\n\t" : "", s->tls_text,
+	             s->myhostname, by, proto,
+	             s->flags & SMTPD_F_TLS ? "S" : "",
+	             s->flags & SMTPD_F_AUTH ? "A" : "", s->qid, forr, date);
+	if (n < 0 || (size_t)n >= sizeof hdr)
+		return -1;
+	s->data.size += (uint64_t)n;
+	return qfile_put_content(s->w, hdr, (size_t)n);
+}
+
+/* Wake whoever takes the new file: qmgr through the master's control
+ * socket (incoming/), pickup with a datagram (maildrop/, -bs). Neither
+ * running is fine: the file waits. */
+static void
+wake(struct smtpd *s)
+{
+	char reply[128];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (!(s->flags & SMTPD_F_LOCAL)) {
+		if (ctl_request(s->qdir, "wakeup", reply, sizeof reply) < 0)
+			log_debug("qmgr not woken: %s", strerror(errno));
+		return;
+	}
+	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/public/pickup",
+	             s->qdir) >= (int)sizeof sa.sun_path)
+		return;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "W", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
+	           (const struct sockaddr *)&sa, sizeof sa) < 0)
+		log_debug("pickup not woken: %s", strerror(errno));
+	io_close(fd);
+}
+
+enum data_fail { DF_NONE, DF_WRITE, DF_SIZE };
+
+/* Stream until CRLF.CRLF. Returns 1 at the end, 0 on EOF/timeout/bare
+ * LF rejection (the session ends), with *fail saying what went wrong. */
+static int
+stream(struct smtpd *s, enum data_fail *fail)
+{
+	for (;;) {
+		size_t got, used;
+		enum smtp_data_ret r;
+
+		if (s->inpos == s->inlen && fill(s) <= 0)
+			return 0;
+		r = smtp_data_feed(&s->data, s->in + s->inpos,
+		                   s->inlen - s->inpos, s->dout, &got, &used);
+		s->inpos += used;
+		if (s->bare_lf_reject && s->data.bare_lf > 0) {
+			smtpd_reply(s, "521 5.5.2 %s Error: bare <LF> received",
+			            s->myhostname);
+			return 0;
+		}
+		if (s->size_limit && s->data.size > s->size_limit)
+			*fail = DF_SIZE;
+		if (*fail == DF_NONE &&
+		    qfile_put_content(s->w, s->dout, got) < 0)
+			*fail = DF_WRITE;
+		if (r == SMTP_DATA_END)
+			return 1;
+	}
+}
+
+static void
+data_done(struct smtpd *s, enum data_fail fail)
+{
+	char id[QFILE_ID_MAX];
+
+	if (fail == DF_SIZE) {
+		log_info("%s: reject: message size exceeds limit from %s",
+		         s->qid, s->client);
+		smtpd_reply(s, "552 5.3.4 Error: message file too big");
+	} else if (s->data.nul > 0) {
+		log_info("%s: reject: NUL character in message from %s", s->qid,
+		         s->client);
+		smtpd_reply(s, "554 5.6.0 Error: message contains NUL "
+		               "characters");
+	} else if (fail == DF_WRITE || qfile_commit(s->w, id) < 0) {
+		log_error("%s: queue file write error: %s", s->qid,
+		          strerror(errno));
+		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
+	} else {
+		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", id);
+		smtpd_flush(s);
+		wake(s);
+	}
+	smtpd_reset(s);
+}
+
+void
+smtpd_data(struct smtpd *s)
+{
+	enum data_fail fail = DF_NONE;
+
+	smtp_data_init(&s->data);
+	if (received(s) < 0)
+		fail = DF_WRITE;
+	smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	if (!stream(s, &fail)) {
+		smtpd_reset(s);
+		s->flags |= SMTPD_F_QUIT;
+		return;
+	}
+	data_done(s, fail);
+}
+
+int
+smtpd_session_main(int in_fd, int out_fd, const struct conf *c, int local,
+                   uid_t uid)
+{
+	struct smtpd *s = calloc(1, sizeof *s);
+	struct smtpd_opts o = {
+	    .in_fd = in_fd,
+	    .out_fd = out_fd,
+	    .local = local,
+	    .uid = uid,
+	    .client_addr = local ? NULL : getenv("TINYMTA_CLIENT_ADDR"),
+	    .client_port = local ? NULL : getenv("TINYMTA_CLIENT_PORT"),
+	    .service = local ? NULL : getenv("TINYMTA_SERVICE"),
+	};
+	int rc;
+
+	if (!s || smtpd_init(s, c, &o) < 0) {
+		free(s);
+		return 75;
+	}
+	rc = smtpd_run(s);
+	free(s);
+	return rc;
+}
+
+/* ---- the loop ---- */
+
+static void
+greet(struct smtpd *s)
+{
+	char banner[CONF_VALUE_MAX];
+
+	str_copy(banner, sizeof banner, conf_get(s->conf, "smtpd_banner"));
+	smtpd_reply(s, "220 %s", banner);
+	log_info("connect from %s", s->client);
+}
+
+int
+smtpd_run(struct smtpd *s)
+{
+	greet(s);
+	str_copy(s->last_cmd, sizeof s->last_cmd, "CONNECT");
+	while (!(s->flags & SMTPD_F_QUIT)) {
+		int r = read_line(s);
+
+		if (r <= 0)
+			break;
+		if (r == 2) {
+			smtpd_reply(s, "500 5.5.2 Error: line too long");
+		} else if (r == 3) {
+			smtpd_reply(s, "521 5.5.2 %s Error: bare <LF> received",
+			            s->myhostname);
+			break;
+		} else {
+			smtpd_dispatch(s, s->line, s->linelen);
+		}
+		if (!(s->flags & SMTPD_F_QUIT) && s->hard_limit > 0 &&
+		    s->errors >= (unsigned long)s->hard_limit) {
+			log_info("too many errors after %s from %s",
+			         s->last_cmd, s->client);
+			smtpd_reply(s, "421 4.7.0 %s Error: too many errors",
+			            s->myhostname);
+			break;
+		}
+	}
+	smtpd_flush(s);
+	smtpd_reset(s);
+	log_info("disconnect from %s", s->client);
+	return 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * smtpd.h - one SMTP server session (RFC 5321 with PIPELINING, SIZE,
+ * 8BITMIME, ENHANCEDSTATUSCODES) over a pair of descriptors: the smtpd
+ * role (a connection the master accepted) and `sendmail -bs` (stdin and
+ * stdout of a local user). All session state lives in one struct of fixed
+ * arrays (STYLE.md 3.5); nothing is allocated by what the peer sends.
+ * smtpd.c holds the I/O (line reader with timeouts, replies, the DATA
+ * stream into the queue file), smtpd_cmd.c the command table.
+ */
+#ifndef TINYMTA_SMTPD_H
+#define TINYMTA_SMTPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "qfile.h"
+#include "queue.h"
+#include "smtp_data.h"
+#include "smtp_parse.h"
+
+#define SMTPD_IN_MAX 8192   /* input buffer (commands and DATA) */
+#define SMTPD_OUT_MAX 4096  /* pending replies (PIPELINING) */
+#define SMTPD_HELO_MAX 255  /* a HELO/EHLO name, as a domain */
+#define SMTPD_SLEEP_MS 1000 /* delay per reply past smtpd_soft_error_limit */
+
+/* Session states: the bit of the state a command is legal in. */
+#define SMTPD_S_CONNECT 1 /* no HELO/EHLO yet */
+#define SMTPD_S_HELO 2    /* greeted, no transaction */
+#define SMTPD_S_MAIL 4    /* MAIL accepted, no recipient yet */
+#define SMTPD_S_RCPT 8    /* one recipient or more */
+#define SMTPD_S_ANY 15
+
+/* Session flags: what the client did and what the session has. STARTTLS
+ * and AUTH set their bits when they arrive (their issue). */
+#define SMTPD_F_ESMTP 1 /* EHLO was used */
+#define SMTPD_F_TLS 2   /* the connection is encrypted */
+#define SMTPD_F_AUTH 4  /* the client authenticated */
+#define SMTPD_F_LOCAL 8 /* sendmail -bs: maildrop/, a local uid */
+#define SMTPD_F_QUIT 16 /* close after the pending replies */
+
+struct smtpd_opts {
+	int in_fd, out_fd;
+	int local;               /* sendmail -bs */
+	uid_t uid;               /* -bs: the submitter */
+	const char *client_addr; /* NULL: "127.0.0.1" (-bs) */
+	const char *client_port; /* may be NULL */
+	const char *service;     /* master.cf service name; may be NULL */
+};
+
+struct smtpd {
+	const struct conf *conf;
+	int in_fd, out_fd;
+	unsigned state; /* SMTPD_S_* (one bit) */
+	unsigned flags; /* SMTPD_F_* */
+	unsigned long errors;
+	unsigned long uid;
+	/* configuration, read once */
+	char myhostname[256];
+	char qdir[QUEUE_DIR_MAX];
+	uint64_t size_limit; /* 0: none */
+	long long rcpt_limit, hard_limit, soft_limit;
+	int timeout_ms;
+	int helo_required, vrfy_disabled, utf8, bare_lf_reject;
+	/* the client */
+	char client_addr[64];
+	char client_name[64];
+	char client[160]; /* "name[addr]" for logs */
+	int mynetworks;
+	char helo[SMTPD_HELO_MAX + 1];
+	char last_cmd[16]; /* for "timeout after CMD" */
+	/* the transaction */
+	char sender[ADDR_TEXT_MAX];
+	char first_rcpt[ADDR_TEXT_MAX];
+	size_t nrcpt;
+	int body, smtputf8;
+	struct qfile_writer *w; /* from MAIL to the end of DATA */
+	char qid[QFILE_ID_MAX];
+	char tls_text[160];  /* Received: "(using TLS…)" slot, "" for now */
+	char auth_text[160]; /* Received: "(Authenticated sender: …)" slot */
+	struct smtp_data data;
+	/* I/O */
+	size_t inpos, inlen;
+	unsigned char in[SMTPD_IN_MAX];
+	unsigned char dout[SMTPD_IN_MAX + SMTP_DATA_SLACK];
+	size_t outlen;
+	char out[SMTPD_OUT_MAX];
+	size_t linelen;
+	char line[SMTP_CMD_EXT_MAX + 1];
+};
+
+/* Read the configuration and the client into s. 0, or -1 (logged). */
+int smtpd_init(struct smtpd *s, const struct conf *c,
+               const struct smtpd_opts *o);
+/* Greet and serve until QUIT, EOF, a timeout or too many errors. Returns
+ * 0 (the exit status of the role). */
+int smtpd_run(struct smtpd *s);
+
+/* A whole session on in_fd/out_fd: smtpd (local 0: the client from
+ * TINYMTA_CLIENT_ADDR, files into incoming/) or sendmail -bs (local 1:
+ * "localhost", uid recorded, files into maildrop/). The exit status. */
+int smtpd_session_main(int in_fd, int out_fd, const struct conf *c, int local,
+                       uid_t uid);
+/* sendmail -bs: load the configuration, then smtpd_session_main on
+ * descriptors 0 and 1 for getuid(). The exit status. */
+int smtpd_local_main(void);
+
+/* Shared by smtpd.c and smtpd_cmd.c. */
+/* Queue one reply line ("250 2.0.0 Ok"); CRLF is added. A 4xx/5xx
+ * reply counts as an error. */
+void smtpd_reply(struct smtpd *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Write the queued replies. 0, or -1 (the session must end). */
+int smtpd_flush(struct smtpd *s);
+/* Handle one command line (without its line end). */
+void smtpd_dispatch(struct smtpd *s, const char *line, size_t len);
+/* Drop the transaction (RSET, HELO, errors): the temporary file goes. */
+void smtpd_reset(struct smtpd *s);
+/* DATA after 354: stream into the queue file, reply. */
+void smtpd_data(struct smtpd *s);
+/* Log a rejected RCPT/MAIL in Postfix's format. */
+void smtpd_log_reject(struct smtpd *s, const char *cmd, const char *reply,
+                      const char *rcpt);
+
+#endif
