@@ -153,6 +153,7 @@ struct qfile_info {
 	uint32_t attempts;
 	uint64_t next_attempt;
 	uint64_t last_attempt;
+	uint64_t age_base; /* in place: see qfile_set_age_base */
 	uint64_t file_size;
 	uint64_t content_size;
 	off_t content_off; /* offset of the first 'C' record (or of 'E') */
@@ -216,6 +217,12 @@ int qfile_set_rcpt(struct qfile_reader *r, const struct qfile_rcpt *rc,
                    int status, const char *reason);
 int qfile_set_schedule(struct qfile_reader *r, uint32_t attempts,
                        uint64_t next_attempt, uint64_t last_attempt);
+
+/* For a file that arrived while the clock was unset (QFILE_FLAG_CLOCK_UNSET):
+ * record, in place (header bytes 48..55), the wall-clock time at which
+ * the queue manager first saw it with a set clock; its age counts from
+ * then. 0 or -1 with errno. */
+int qfile_set_age_base(struct qfile_reader *r, uint64_t t);
 
 /* A queue ID names a file: [0-9A-Z]{8,30}. 1 when valid. IDs this version
  * makes are [0-9A-V]{12,24}; the wider rule leaves room for later ones. */

@@ -187,6 +187,7 @@ header_done(struct qcheck *q)
 	in->attempts = qcheck_le32(h + 24);
 	in->next_attempt = qcheck_le64(h + 32);
 	in->last_attempt = qcheck_le64(h + 40);
+	in->age_base = qcheck_le64(h + 48);
 	if (in->arrival_usec >= 1000000) {
 		bad(q, QFILE_ERR_RECORD, 16, "arrival microseconds %u",
 		    in->arrival_usec);

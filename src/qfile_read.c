@@ -446,3 +446,15 @@ qfile_set_schedule(struct qfile_reader *r, uint32_t attempts,
 	r->info.last_attempt = last_attempt;
 	return 0;
 }
+
+int
+qfile_set_age_base(struct qfile_reader *r, uint64_t t)
+{
+	unsigned char b[8];
+
+	qcheck_put_le(b, t, 8);
+	if (pwrite_full(r->fd, b, sizeof b, 48) < 0)
+		return -1;
+	r->info.age_base = t;
+	return 0;
+}

@@ -263,22 +263,41 @@ unlink_active(struct qmgr *q, struct qmsg *m)
 		log_error("%s: cannot remove: %s", m->id, strerror(errno));
 }
 
-/* 1 when the message is older than its queue lifetime. Never on an unset
- * clock, and never for a file whose arrival was stamped while the clock
- * was unset (DESIGN.md "Clock"): its arrival time means nothing. Such a
- * message is kept until delivered or removed by hand (postsuper -d); a
- * persistent "first seen with a set clock" field would let it expire. */
+/* The time a message's age counts from, or -1 while ages cannot be told.
+ * DESIGN.md "Clock": nothing is judged by age while the clock is unset; a
+ * message whose arrival was stamped on an unset clock counts from the
+ * first time the queue manager sees it with a set clock (recorded in
+ * place, so a restart does not reset it). */
+static int64_t
+age_origin(struct qmsg *m)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (!clock_is_set())
+		return -1;
+	if (!(m->r.info.flags & QFILE_FLAG_CLOCK_UNSET))
+		return (int64_t)m->r.info.arrival;
+	if (m->r.info.age_base == 0 &&
+	    qfile_set_age_base(&m->r, (uint64_t)now) < 0) {
+		log_warn("%s: cannot record the age base: %s", m->id,
+		         strerror(errno));
+		return -1;
+	}
+	return (int64_t)m->r.info.age_base;
+}
+
+/* 1 when the message is older than its queue lifetime. */
 static int
 expired(struct qmgr *q, struct qmsg *m)
 {
-	int64_t age = (int64_t)time(NULL) - (int64_t)m->r.info.arrival;
+	int64_t origin = age_origin(m);
 	long long life = conf_time(q->role.conf, m->r.info.sender[0]
 	                                             ? "maximal_queue_lifetime"
 	                                             : "bounce_queue_lifetime");
 
-	if (!clock_is_set() || (m->r.info.flags & QFILE_FLAG_CLOCK_UNSET))
+	if (origin < 0)
 		return 0; /* never bounce for age on an unset clock */
-	return age > life;
+	return (int64_t)time(NULL) - origin > life;
 }
 
 /* Every deferred recipient bounces: 5.4.7, the message is too old. */
@@ -379,15 +398,14 @@ unbounce(struct qmsg *m)
 /* A delay warning is due once, in the first round that ends after
  * delay_warning_time (dsn.c); never on an untrusted clock. */
 static int
-delay_due(const struct qmgr *q, const struct qmsg *m)
+delay_due(const struct qmgr *q, struct qmsg *m)
 {
-	int trusted =
-	    clock_is_set() && !(m->r.info.flags & QFILE_FLAG_CLOCK_UNSET);
+	int64_t origin = age_origin(m);
 
 	return dsn_delay_due(
-	    (int64_t)m->r.info.arrival, (int64_t)m->r.info.last_attempt,
+	    origin < 0 ? 0 : origin, (int64_t)m->r.info.last_attempt,
 	    (int64_t)time(NULL), conf_time(q->role.conf, "delay_warning_time"),
-	    trusted);
+	    origin >= 0);
 }
 
 void
