@@ -172,7 +172,7 @@ copy_param(struct sm *s, const struct conf *c, const char *name, char *out,
 static void
 setup_conf(struct sm *s)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	struct conf *c = conf_new(s->o->config_dir);
 	char qdir[sizeof s->queue_dir];
 
@@ -190,7 +190,7 @@ setup_conf(struct sm *s)
 	if (conf_bool(c, "smtputf8_enable"))
 		s->addr_flags |= ADDR_F_UTF8;
 	conf_free(c);
-	free(ps);
+	conf_problems_free(ps);
 	str_copy(s->queue_dir, sizeof s->queue_dir, qdir);
 	if (snprintf(s->maildrop, sizeof s->maildrop, "%s/maildrop", qdir) >=
 	    (int)sizeof s->maildrop)

@@ -20,7 +20,7 @@
 static int
 overrides(struct conf *c, int argc, char **argv)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	int rc = 0;
 
 	if (!ps)
@@ -46,7 +46,7 @@ overrides(struct conf *c, int argc, char **argv)
 		}
 		i++;
 	}
-	free(ps);
+	conf_problems_free(ps);
 	return rc;
 }
 
@@ -69,7 +69,7 @@ tinymta_smtpd_main(int argc, char **argv)
 int
 smtpd_local_main(void)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	struct conf *c = conf_new(NULL);
 	int rc = 78;
 
@@ -79,6 +79,6 @@ smtpd_local_main(void)
 		conf_problems_print(ps, stderr, "sendmail");
 	if (c)
 		conf_free(c);
-	free(ps);
+	conf_problems_free(ps);
 	return rc;
 }

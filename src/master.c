@@ -117,7 +117,7 @@ setup_logging(struct master *m)
 static int
 load_config(struct master *m)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	int r;
 
 	if (!ps)
@@ -129,7 +129,7 @@ load_config(struct master *m)
 		if (ps->v[i].severity == CONF_SEV_ERROR)
 			log_error("%s, line %u: %s", ps->v[i].file,
 			          ps->v[i].line, ps->v[i].message);
-	free(ps);
+	conf_problems_free(ps);
 	return r;
 }
 

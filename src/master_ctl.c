@@ -134,7 +134,7 @@ first_error(const struct conf_problems *ps, char *why, size_t cap)
 int
 master_reload(struct master *m, char *why, size_t cap)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	struct conf *c = conf_new(m->cfgdir);
 	int r = 78;
 
@@ -157,7 +157,7 @@ master_reload(struct master *m, char *why, size_t cap)
 	}
 	if (c)
 		conf_free(c);
-	free(ps);
+	conf_problems_free(ps);
 	return r;
 }
 

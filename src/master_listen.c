@@ -7,6 +7,7 @@
  */
 #include "master_listen_impl.h"
 #include "util/io.h"
+#include "util/mem.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -23,7 +24,8 @@
 struct master_listen *
 master_listen_new(void)
 {
-	struct master_listen *l = calloc(1, sizeof *l);
+	/* Its own pages: the tables are large and mostly untouched. */
+	struct master_listen *l = mem_big_alloc(sizeof *l);
 
 	if (l)
 		master_anvil_rate_clear(l->rate, ANVIL_RATE_CLIENTS);
@@ -40,7 +42,7 @@ master_listen_free(struct master_listen *l)
 			io_close(l->sock[i].fd);
 	free(l->cf);
 	free(l->sess);
-	free(l);
+	mem_big_free(l, sizeof *l);
 }
 
 /* One wanted address; optional: a failure to bind it is only a warning
@@ -282,7 +284,7 @@ static int
 load_cf(struct master *m, struct master_listen *nw, const struct conf *c,
         char *why, size_t cap)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	char path[CONF_PATH_MAX + 16];
 	int r = -1;
 
@@ -302,7 +304,7 @@ load_cf(struct master *m, struct master_listen *nw, const struct conf *c,
 				break;
 			}
 	}
-	free(ps);
+	conf_problems_free(ps);
 	return r;
 }
 

@@ -52,7 +52,7 @@ copy_values(struct queue_env *qe, const struct conf *c)
 static int
 read_conf(struct queue_env *qe, const char *prog)
 {
-	struct conf_problems *ps = calloc(1, sizeof *ps);
+	struct conf_problems *ps = conf_problems_new();
 	struct conf *c = conf_new(conf_config_dir());
 	int rc = 0;
 
@@ -68,7 +68,7 @@ read_conf(struct queue_env *qe, const char *prog)
 	}
 	if (c)
 		conf_free(c);
-	free(ps);
+	conf_problems_free(ps);
 	return rc;
 }
 
