@@ -29,10 +29,12 @@ struct dsn {
 	enum dsn_kind kind;
 	int postmaster; /* the copy for the postmaster, or a double bounce */
 	int full;       /* return the whole message, not only its header */
+	int one;        /* a list owner's report: d->rc is its one member */
 	const struct dsn_words *words;
 	struct qfile_rcpt rc;
 	char host[256];
 	char to[QFILE_ADDR_MAX + 1];
+	char tag[16]; /* Message-ID part: ".oHASH" for owner reports */
 	char boundary[QFILE_ID_MAX + 300];
 	int ok;
 };
@@ -91,6 +93,19 @@ reportable(struct qmsg *m, enum dsn_kind k, size_t i, struct qfile_rcpt *rc)
 	return st >= 0 && dsn_wants(k, rc->notify, st);
 }
 
+/* The next recipient to report, from *i on, into d->rc: 1, or 0 when
+ * there is none left. An owner's report names its one member. */
+static int
+next_rcpt(struct dsn *d, size_t *i)
+{
+	if (d->one)
+		return (*i)++ == 0;
+	while (*i < d->m->nrcpt)
+		if (reportable(d->m, d->kind, (*i)++, &d->rc))
+			return 1;
+	return 0;
+}
+
 static void
 human_part(struct dsn *d)
 {
@@ -115,11 +130,10 @@ human_part(struct dsn *d)
 	}
 	put(d, d->words->outro);
 	put(d, "\n");
-	for (size_t i = 0; i < d->m->nrcpt; i++)
-		if (reportable(d->m, d->kind, i, &d->rc)) {
-			text = dsn_split_reason(d->rc.reason, code, "");
-			putf(d, "<%s>: %s\n", d->rc.addr, text);
-		}
+	for (size_t i = 0; next_rcpt(d, &i);) {
+		text = dsn_split_reason(d->rc.reason, code, "");
+		putf(d, "<%s>: %s\n", d->rc.addr, text);
+	}
 	put(d, "\n");
 }
 
@@ -159,9 +173,8 @@ status_part(struct dsn *d)
 	if (qfile_attr_get(&d->m->r, "envid", envid, sizeof envid) == 1)
 		putf(d, "Original-Envelope-Id: %s\n", envid);
 	putf(d, "Arrival-Date: %s\n", date);
-	for (size_t i = 0; i < d->m->nrcpt; i++)
-		if (reportable(d->m, d->kind, i, &d->rc))
-			rcpt_fields(d);
+	for (size_t i = 0; next_rcpt(d, &i);)
+		rcpt_fields(d);
 	put(d, "\n");
 }
 
@@ -206,12 +219,12 @@ headers(struct dsn *d)
 	putf(d,
 	     "From: MAILER-DAEMON@%s (Mail Delivery System)\nTo: <%s>\n"
 	     "Subject: %s\nDate: %s\n"
-	     "Message-ID: <%s.%s%s@%s>\nAuto-Submitted: auto-replied\n"
+	     "Message-ID: <%s.%s%s%s@%s>\nAuto-Submitted: auto-replied\n"
 	     "MIME-Version: 1.0\n"
 	     "Content-Type: multipart/report; report-type=delivery-status;\n"
 	     "\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n",
 	     d->host, d->to, d->words->subject, date, d->m->id,
-	     d->words->action, d->postmaster ? ".pm" : "", d->host,
+	     d->words->action, d->postmaster ? ".pm" : "", d->tag, d->host,
 	     d->boundary);
 }
 
@@ -240,9 +253,26 @@ postmaster_addr(struct dsn *d)
 	str_copy(d->to, sizeof d->to, v && *v ? v : "postmaster");
 }
 
+/* A list owner's report (bounce_owner): to whom, and its one member. */
+struct owner_report {
+	const char *to;
+	struct qfile_rcpt rc;
+};
+
+/* ".o" and the FNV-1a hash of the member: one Message-ID per report. */
+static void
+owner_tag(char *out, size_t cap, const char *member)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = member; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	snprintf(out, cap, ".o%08x", (unsigned)h);
+}
+
 static void
 setup(struct dsn *d, struct qmgr *q, struct qmsg *m, enum dsn_kind k,
-      int postmaster)
+      int postmaster, const struct owner_report *o)
 {
 	char ret[16];
 	int has_ret = qfile_attr_get(&m->r, "ret", ret, sizeof ret) == 1;
@@ -257,7 +287,12 @@ setup(struct dsn *d, struct qmgr *q, struct qmsg *m, enum dsn_kind k,
 	if (postmaster)
 		postmaster_addr(d);
 	else
-		str_copy(d->to, sizeof d->to, m->r.info.sender);
+		str_copy(d->to, sizeof d->to, o ? o->to : m->r.info.sender);
+	if (o) {
+		d->one = 1;
+		d->rc = o->rc;
+		owner_tag(d->tag, sizeof d->tag, o->rc.addr);
+	}
 	/* a double bounce carries the whole bounce; other copies headers */
 	d->full = postmaster ? !m->r.info.sender[0]
 	                     : dsn_full_content(k, has_ret ? ret : NULL);
@@ -267,7 +302,8 @@ setup(struct dsn *d, struct qmgr *q, struct qmsg *m, enum dsn_kind k,
 
 /* Write and commit one notification; 0 or -1 (logged). */
 static int
-write_one(struct qmgr *q, struct qmsg *m, enum dsn_kind k, int postmaster)
+write_one(struct qmgr *q, struct qmsg *m, enum dsn_kind k, int postmaster,
+          const struct owner_report *o)
 {
 	struct dsn *d = mem_big_alloc(sizeof *d);
 	char incoming[QUEUE_PATH_MAX], id[QFILE_ID_MAX];
@@ -276,7 +312,7 @@ write_one(struct qmgr *q, struct qmsg *m, enum dsn_kind k, int postmaster)
 	if (!d || queue_path(incoming, sizeof incoming, q->qdir, "incoming",
 	                     NULL) < 0)
 		goto out;
-	setup(d, q, m, k, postmaster);
+	setup(d, q, m, k, postmaster, o);
 	if (qfile_create(&d->w, incoming, 0) < 0)
 		goto out;
 	d->ok = qfile_put_attr(&d->w, "origin",
@@ -330,12 +366,13 @@ bounce_send(struct qmgr *q, struct qmsg *m, enum dsn_kind k)
 		return 0;
 	}
 	if (!m->r.info.sender[0]) /* never to the null sender */
-		return k == DSN_FAILED ? write_one(q, m, k, 1) : 0;
-	if (write_one(q, m, k, 0) < 0)
+		return k == DSN_FAILED ? write_one(q, m, k, 1, NULL) : 0;
+	if (write_one(q, m, k, 0, NULL) < 0)
 		return -1;
 	if (*cls[k] &&
 	    dsn_class(conf_get(q->role.conf, "notify_classes"), cls[k]))
-		(void)write_one(q, m, k, 1); /* a copy: its failure is logged */
+		(void)write_one(q, m, k, 1,
+		                NULL); /* a copy: its failure is logged */
 	return 0;
 }
 
@@ -343,4 +380,30 @@ int
 bounce_create(struct qmgr *q, struct qmsg *m)
 {
 	return bounce_send(q, m, DSN_FAILED);
+}
+
+int
+bounce_owner(struct qmgr *q, struct qmsg *m, unsigned idx, const char *owner,
+             const char *member, const char *dsn, const char *text)
+{
+	struct owner_report *o = calloc(1, sizeof *o);
+	struct qfile_rcpt *rc = &o->rc;
+	int r = -1;
+
+	if (!o)
+		return -1;
+	if (qfile_rcpt(&m->r, idx, rc) == 0) {
+		if (!rc->orcpt[0] &&
+		    snprintf(rc->orcpt, sizeof rc->orcpt, "rfc822; %s",
+		             rc->addr) >= (int)sizeof rc->orcpt)
+			rc->orcpt[0] = '\0'; /* too long: not given */
+		str_copy(rc->addr, sizeof rc->addr, member);
+		if (snprintf(rc->reason, sizeof rc->reason, "%s %s", dsn,
+		             text) >= (int)sizeof rc->reason)
+			rc->reason[sizeof rc->reason - 1] = '\0'; /* cut */
+		o->to = owner;
+		r = write_one(q, m, DSN_FAILED, 0, o);
+	}
+	free(o);
+	return r;
 }

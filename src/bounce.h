@@ -19,4 +19,15 @@
  * that was due could not be queued (errno set, logged). */
 int bounce_send(struct qmgr *q, struct qmsg *m, enum dsn_kind k);
 
+/* Queue a failure report to owner (a list's owner-NAME@myorigin, the
+ * sender override of resolve.h) about one destination of recipient idx
+ * of m: member failed permanently with dsn and text. The report names
+ * member as Final-Recipient (Original-Recipient: the list's address) and
+ * returns the message as a bounce does (RET). Postfix aliases(5): the
+ * owner, not the sender, hears of a list's delivery problems. 0, or -1
+ * (errno set, logged) when it could not be queued. */
+int bounce_owner(struct qmgr *q, struct qmsg *m, unsigned idx,
+                 const char *owner, const char *member, const char *dsn,
+                 const char *text);
+
 #endif

@@ -112,6 +112,12 @@ hops(struct local *l, const struct local_item *it)
 	return h.count;
 }
 
+const char *
+local_sender(const struct local *l, const struct local_item *it)
+{
+	return it->sender[0] ? it->sender : l->q[it->slot].info.sender;
+}
+
 void
 local_fill_msg(struct local *l, const struct local_item *it, struct mbox_msg *m)
 {
@@ -119,7 +125,7 @@ local_fill_msg(struct local *l, const struct local_item *it, struct mbox_msg *m)
 
 	qfile_content_rewind(q);
 	memset(m, 0, sizeof *m);
-	m->sender = q->info.sender;
+	m->sender = local_sender(l, it);
 	m->recipient = it->addr;
 	m->read = local_read_content;
 	m->ctx = q;
@@ -269,7 +275,7 @@ tinymta_local_main(int argc, char **argv)
 	if (!l || role_init(&l->role, "local") < 0)
 		return 75;
 	if (local_parse_items(l, argc - 1, argv + 1) < 0) {
-		log_error("usage: local ID SLOT IDX KIND TARGET ADDR …");
+		log_error("usage: local ID SLOT IDX KIND TARGET ADDR SENDER …");
 		return 64;
 	}
 	for (size_t i = 0; i < l->nitems; i++)

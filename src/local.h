@@ -10,7 +10,9 @@
 #include "role.h"
 
 #define LOCAL_SLOTS 13 /* queue files per agent: descriptors 3..15 */
-#define LOCAL_ITEMS 10 /* items per agent (6 arguments each) */
+/* items per agent: 7 arguments each, and 2 + 7 * LOCAL_ITEMS fields of
+ * the IPC_DELIVER frame must fit IPC_FIELDS_MAX (64) */
+#define LOCAL_ITEMS 8
 
 #include <sys/types.h>
 
@@ -23,6 +25,7 @@ struct local_item {
 	int usable;
 	const char *target; /* mailbox path (Maildir when ending in /) */
 	const char *addr;   /* final address, for Delivered-To */
+	const char *sender; /* envelope sender override, "" = the message's */
 };
 
 struct local {
@@ -36,11 +39,14 @@ struct local {
 	struct mbox mbox;
 };
 
-/* argv = ITEM… (6 strings each); 0, or -1 when malformed. */
+/* argv = ITEM… (7 strings each); 0, or -1 when malformed. */
 int local_parse_items(struct local *l, int argc, char **argv);
 
 /* local.c: the queue file's content, for mbox_msg.read (ctx: reader). */
 ssize_t local_read_content(void *ctx, void *buf, size_t cap);
+/* local.c: the envelope sender of item it (its override, else the
+ * message's; "" is the null sender). */
+const char *local_sender(const struct local *l, const struct local_item *it);
 /* local.c: the envelope of item it, content rewound. */
 void local_fill_msg(struct local *l, const struct local_item *it,
                     struct mbox_msg *m);

@@ -1,7 +1,7 @@
 /*
  * local_args.c - parse the local agent's arguments (docs/processes.md):
- * ID SLOT IDX KIND TARGET ADDR, repeated. They come from qmgr through the
- * master; still checked, since a bad one must not become a bad write.
+ * ID SLOT IDX KIND TARGET ADDR SENDER, repeated. They come from qmgr through
+ * the master; still checked, since a bad one must not become a bad write.
  */
 #include "local.h"
 #include "util/str.h"
@@ -25,10 +25,10 @@ kind_of(const char *s, enum local_kind *k)
 int
 local_parse_items(struct local *l, int argc, char **argv)
 {
-	if (argc <= 0 || argc % 6 != 0 || argc / 6 > LOCAL_ITEMS)
+	if (argc <= 0 || argc % 7 != 0 || argc / 7 > LOCAL_ITEMS)
 		return -1;
 	l->nitems = 0;
-	for (int i = 0; i < argc; i += 6) {
+	for (int i = 0; i < argc; i += 7) {
 		struct local_item *it = &l->items[l->nitems++];
 		uint32_t slot, idx;
 
@@ -42,6 +42,7 @@ local_parse_items(struct local *l, int argc, char **argv)
 		it->idx = idx;
 		it->target = argv[i + 4];
 		it->addr = argv[i + 5];
+		it->sender = argv[i + 6];
 		str_copy(l->id[slot], sizeof l->id[slot], argv[i]);
 	}
 	return 0;

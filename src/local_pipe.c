@@ -104,7 +104,7 @@ env_build(struct env *e, struct local *l, const struct local_item *it,
 	env_add(e, "RECIPIENT", it->addr, 1);
 	if (qfile_rcpt(&l->q[it->slot], it->idx, &l->rc) == 0)
 		env_add(e, "ORIGINAL_RECIPIENT", l->rc.addr, 1);
-	env_add(e, "SENDER", l->q[it->slot].info.sender, 1);
+	env_add(e, "SENDER", local_sender(l, it), 1);
 	env_add(e, "PATH", "/usr/bin:/bin", 0);
 	if (tz)
 		env_add(e, "TZ", tz, 0);
@@ -326,7 +326,7 @@ local_pipe_deliver(struct local *l, const struct local_item *it,
 	struct run *r = calloc(1, sizeof *r);
 	struct env *e = calloc(1, sizeof *e);
 
-	if (!r || !e || prefix(r, q->info.sender, it->addr) < 0) {
+	if (!r || !e || prefix(r, local_sender(l, it), it->addr) < 0) {
 		mbox_result_set(res, MBOX_TEMP, "4.3.0", r && e ? 0 : ENOMEM,
 		                "cannot prepare the command's input");
 		goto out;

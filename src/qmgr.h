@@ -20,7 +20,7 @@
 #include "resolve.h"
 #include "role.h"
 
-#define QMGR_BATCH 10 /* items per local agent (LOCAL_ITEMS) */
+#define QMGR_BATCH 8 /* items per local agent (LOCAL_ITEMS) */
 #define QMGR_JOBS_MAX 64
 
 /* Per-recipient state while the message is active. */
@@ -47,6 +47,7 @@ struct qwork {
 	unsigned idx; /* recipient index */
 	enum resolve_kind kind;
 	char *user, *target, *addr; /* malloc'd copies */
+	char *sender; /* envelope sender override (resolve.h), "" = none */
 	struct qwork *next;
 };
 
@@ -77,6 +78,14 @@ int qmgr_activate(struct qmgr *q, const char *from, const char *id);
 void qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
                      const char *dsn, const char *text);
 void qmgr_msg_maybe_done(struct qmgr *q, struct qmsg *m);
+/* The result of one destination (member, with the sender override owner,
+ * "" = none) of recipient idx: as qmgr_msg_result, except that a
+ * permanent failure under an owner is reported to the owner
+ * (bounce_owner) and counts as delivered for the recipient (the list);
+ * when that report cannot be queued, the recipient is deferred. */
+void qmgr_msg_dest_result(struct qmgr *q, struct qmsg *m, unsigned idx,
+                          const char *owner, const char *member, int status,
+                          const char *dsn, const char *text);
 /* qmgr_job.c */
 void qmgr_dispatch(struct qmgr *q);
 void qmgr_job_input(struct qmgr *q, size_t slot);

@@ -47,6 +47,7 @@ free_work(struct qwork *w)
 	free(w->user);
 	free(w->target);
 	free(w->addr);
+	free(w->sender);
 	free(w);
 }
 
@@ -136,6 +137,7 @@ launch(struct qmgr *q, struct qjob *j)
 		f[nf++] = kinds[w->kind];
 		f[nf++] = w->target;
 		f[nf++] = w->addr;
+		f[nf++] = w->sender;
 	}
 	for (size_t s = 0; s < j->nslot; s++) {
 		char path[QUEUE_PATH_MAX];
@@ -212,7 +214,8 @@ job_line(struct qmgr *q, struct qjob *j, char *line)
 		struct qwork *w = j->work[i];
 
 		if (w && w->m == j->slot[slot] && w->idx == idx) {
-			qmgr_msg_result(q, w->m, idx, status, dsn, line + n);
+			qmgr_msg_dest_result(q, w->m, idx, w->sender, w->addr,
+			                     status, dsn, line + n);
 			j->work[i] = NULL;
 			qmgr_msg_maybe_done(q, w->m);
 			free_work(w);

@@ -40,12 +40,14 @@ add_work(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r)
 		w->user = strdup(r->user);
 		w->target = strdup(r->target);
 		w->addr = strdup(r->addr);
+		w->sender = strdup(r->sender);
 	}
-	if (!w || !w->user || !w->target || !w->addr) {
+	if (!w || !w->user || !w->target || !w->addr || !w->sender) {
 		if (w) {
 			free(w->user);
 			free(w->target);
 			free(w->addr);
+			free(w->sender);
 		}
 		free(w);
 		qmgr_msg_result(q, m, idx, QFILE_RCPT_DEFERRED, "4.3.0",
@@ -76,10 +78,11 @@ soften(const struct qmgr *q, int status, const char **dsn, char buf[8])
 	return QFILE_RCPT_DEFERRED;
 }
 
-/* An immediate result (no agent): counts as one delivery, logged here. */
+/* An immediate result (no agent): counts as one delivery, logged here.
+ * r: the destination it is about (its sender override), or NULL. */
 static void
-now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
-           const char *dsn, const char *text)
+now_dest(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r,
+         int status, const char *dsn, const char *text)
 {
 	struct qfile_rcpt rc;
 	double delay = difftime(time(NULL), (time_t)m->r.info.arrival);
@@ -94,7 +97,15 @@ now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
 		         text);
 	m->rc[idx].pending++;
 	m->pending++;
-	qmgr_msg_result(q, m, idx, status, dsn, text);
+	qmgr_msg_dest_result(q, m, idx, r ? r->sender : "", r ? r->addr : "",
+	                     status, dsn, text);
+}
+
+static void
+now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
+           const char *dsn, const char *text)
+{
+	now_dest(q, m, idx, NULL, status, dsn, text);
 }
 
 static void
@@ -112,6 +123,12 @@ route(struct qmgr *q, struct qmsg *m, unsigned idx, const char *rcpt)
 	for (size_t i = 0; i < n; i++) {
 		const struct resolved *r = &res[i];
 
+		/* A notification (null sender) keeps it, whatever list it
+		 * reaches: its failures must never come back as new mail to
+		 * an owner (owner-x: x would loop). */
+		if (!m->r.info.sender[0])
+			res[i].sender[0] = '\0';
+
 		switch (r->kind) {
 		case RES_MAILBOX:
 		case RES_PIPE:
@@ -124,8 +141,8 @@ route(struct qmgr *q, struct qmsg *m, unsigned idx, const char *rcpt)
 			           "MX) is not available in this version");
 			break;
 		case RES_BOUNCE:
-			now_result(q, m, idx, QFILE_RCPT_BOUNCED, r->dsn,
-			           r->reason);
+			now_dest(q, m, idx, r, QFILE_RCPT_BOUNCED, r->dsn,
+			         r->reason);
 			break;
 		case RES_DEFER:
 			now_result(q, m, idx, QFILE_RCPT_DEFERRED, r->dsn,
@@ -249,6 +266,29 @@ qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
 		m->bounced_now = 1;
 	if (r->worst == QFILE_RCPT_DEFERRED)
 		m->deferred_now = 1;
+}
+
+void
+qmgr_msg_dest_result(struct qmgr *q, struct qmsg *m, unsigned idx,
+                     const char *owner, const char *member, int status,
+                     const char *dsn, const char *text)
+{
+	char soft[8];
+
+	if (owner[0] && idx < m->nrcpt && m->rc[idx].pending > 0 &&
+	    soften(q, status, &dsn, soft) == QFILE_RCPT_BOUNCED) {
+		if (bounce_owner(q, m, idx, owner, member, dsn, text) == 0) {
+			status = QFILE_RCPT_DELIVERED;
+			dsn = "2.0.0";
+			text = "delivered (member failure reported to the "
+			       "list owner)";
+		} else {
+			status = QFILE_RCPT_DEFERRED;
+			dsn = "4.3.0";
+			text = "cannot queue the report to the list owner";
+		}
+	}
+	qmgr_msg_result(q, m, idx, status, dsn, text);
 }
 
 static void

@@ -28,6 +28,7 @@ struct rs {
 	char value[MAP_VALUE_MAX];    /* scratch for one map value */
 	uid_t fwd[RESOLVE_DEPTH + 1]; /* users whose .forward is open */
 	size_t nfwd;
+	char owner[QFILE_ADDR_MAX + 1]; /* sender override, "" = none */
 };
 
 static struct resolved *
@@ -48,12 +49,14 @@ add(struct rs *s, enum resolve_kind kind, const char *addr)
 		str_copy(r->dsn, sizeof r->dsn, "5.3.4");
 		str_copy(r->reason, sizeof r->reason,
 		         "too many recipients after alias expansion");
+		str_copy(r->sender, sizeof r->sender, s->owner);
 		return NULL;
 	}
 	r = &s->out[s->n++];
 	memset(r, 0, sizeof *r);
 	r->kind = kind;
 	str_copy(r->addr, sizeof r->addr, addr);
+	str_copy(r->sender, sizeof r->sender, s->owner);
 	return r;
 }
 
@@ -540,13 +543,60 @@ no_such_user(struct rs *s, const char *addr, const char *user, int depth)
 		     "User unknown in local recipient table");
 }
 
+/* Postfix's owner-NAME rule: 1 when an alias owner-NAME exists (the
+ * sender override is then set), 0 when not, -1 on a map error. A name
+ * that is itself owner-… has no owner (Postfix's owner_request_special). */
+static int
+set_owner(struct rs *s, const char *name)
+{
+	char key[QFILE_ADDR_MAX + 1], owner[QFILE_ADDR_MAX + 1];
+	int r;
+
+	if (strncmp(name, "owner-", 6) == 0 ||
+	    snprintf(key, sizeof key, "owner-%s", name) >= (int)sizeof key)
+		return 0;
+	r = maps_lookup(s, "alias_maps", key);
+	if (r != 1 || snprintf(owner, sizeof owner, "%s@%s", key,
+	                       conf_get(s->c, "myorigin")) >= (int)sizeof owner)
+		return r < 0 ? -1 : 0;
+	str_copy(s->owner, sizeof s->owner, owner);
+	return 1;
+}
+
+/* Expand the alias found under key (its value in s->value) for addr; base
+ * is the user part ("u: u, x" means u's own mailbox). The destinations
+ * get owner-key as their sender when that alias exists. */
+static void
+expand_alias(struct rs *s, const char *addr, const char *key, const char *base,
+             int depth)
+{
+	char *v = strdup(s->value), saved[QFILE_ADDR_MAX + 1];
+	struct xctx x = {XSRC_ALIAS, base, ""};
+
+	if (!v) {
+		fail(s, RES_DEFER, addr, "4.3.0", "out of memory");
+		return;
+	}
+	str_copy(saved, sizeof saved, s->owner);
+	if (set_owner(s, key) < 0) {
+		fail(s, RES_DEFER, addr, "4.3.0", "alias_maps: %s",
+		     strerror(errno));
+		free(v);
+		return;
+	}
+	alias_owner(s, x.user, sizeof x.user);
+	expand_targets(s, addr, &x, v, depth);
+	str_copy(s->owner, sizeof s->owner, saved);
+	free(v);
+}
+
 static void
 resolve_local(struct rs *s, const char *addr, const char *local0, int depth)
 {
 	const char *delim = conf_get(s->c, "recipient_delimiter");
 	char local[QFILE_ADDR_MAX + 1], base[QFILE_ADDR_MAX + 1];
 	const char *ext = "";
-	int r;
+	int r, r2 = 0;
 
 	str_copy(local, sizeof local, local0);
 	map_fold(local, strlen(local));
@@ -556,23 +606,17 @@ resolve_local(struct rs *s, const char *addr, const char *local0, int depth)
 		ext = local + strlen(base); /* "+tag" or "" */
 	}
 	r = maps_lookup(s, "alias_maps", local);
-	if (r == 0 && strcmp(base, local) != 0)
+	if (r == 0 && strcmp(base, local) != 0) {
 		r = maps_lookup(s, "alias_maps", base);
+		r2 = 1;
+	}
 	if (r < 0) {
 		fail(s, RES_DEFER, addr, "4.3.0", "alias_maps: %s",
 		     strerror(errno));
 		return;
 	}
 	if (r == 1) {
-		char *v = strdup(s->value);
-		struct xctx x = {XSRC_ALIAS, base, ""};
-
-		alias_owner(s, x.user, sizeof x.user);
-		if (v)
-			expand_targets(s, addr, &x, v, depth);
-		else
-			fail(s, RES_DEFER, addr, "4.3.0", "out of memory");
-		free(v);
+		expand_alias(s, addr, r2 ? base : local, base, depth);
 		return;
 	}
 	errno = 0;

@@ -36,6 +36,11 @@ struct resolved {
 	char target[1024];             /* mailbox path, command or file */
 	char dsn[8];                   /* "5.1.1" for RES_BOUNCE/RES_DEFER */
 	char reason[QFILE_REASON_MAX]; /* why, for bounce and defer */
+	/* Envelope sender of this delivery, "" = the message's: owner-NAME@
+	 * myorigin when it came from expanding alias NAME and an alias
+	 * owner-NAME exists (Postfix aliases(5); the innermost list wins).
+	 * Its failures are reported to that owner, not to the sender. */
+	char sender[QFILE_ADDR_MAX + 1];
 };
 
 /* Resolve rcpt into out[0..*n) (at most cap). Returns 0; every problem

@@ -8,7 +8,10 @@ tinymta's figure, Postfix's and their ratio. Rows so far:
                submitters), time until all 2000 are in one mbox; fsyncs and
                bytes written per delivered message (whole service).
   idle memory  sum of Pss of the running service's processes.
-Later issues add rows (SMTP, relay)."""
+  smtp         smtp-source -s 20 -m 2000 -l 5120 into each server, time
+               until all are acknowledged and until all are in the mbox;
+               peak memory under that load; Pss of an idle session.
+Later issues add rows (relay)."""
 import os
 import re
 import shutil
@@ -23,6 +26,9 @@ TINYMTA = os.path.join(ROOT, "build", "tinymta")
 N_SENDMAIL = int(os.environ.get("BENCH_SENDMAIL_N", "500"))
 N_LOCAL = int(os.environ.get("BENCH_LOCAL_N", "2000"))
 BENCH_USER = "tmbench"
+TM_SMTP_PORT = 2527
+PF_SMTP_PORT = 2526
+N_SMTP = int(os.environ.get("BENCH_SMTP_N", "2000"))
 
 
 def message(size=2048):
@@ -99,6 +105,8 @@ class Tinymta:
                     f"mail_owner = {owner}\nmyhostname = bench.example\n"
                     f"mail_spool_directory = {self.mail}\n"
                     f"alias_maps =\nalias_database =\n")
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(f"127.0.0.1:{TM_SMTP_PORT} inet n - n - - smtpd\n")
         self.env = dict(os.environ, TINYMTA_CONFIG_DIR=self.etc)
         self.bin = os.path.join(top, "tm-bin")
         os.makedirs(self.bin)
@@ -210,13 +218,13 @@ def io_of(pids):
     return total
 
 
-def mbox_count(path):
+def mbox_count(path, marker=b"\nSubject: bench "):
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
         return 0
-    return data.count(b"\nSubject: bench ") + data.startswith(b"Subject: bench ")
+    return data.count(marker) + data.startswith(marker[1:])
 
 
 def diskstats_writes():
@@ -332,6 +340,64 @@ def settle(spool, timeout=180):
     return False
 
 
+def sample_pss(master_pid, stop, out):
+    while not stop.is_set():
+        out.append(pss_kib(tree(master_pid)))
+        time.sleep(0.1)
+
+
+def bench_smtp(top, tm, pf):
+    """smtp-source -s 20 -m N -l 5120 into each server on loopback."""
+    import threading
+    if not shutil.which("smtp-source"):
+        print("smtp: smtp-source missing (Debian's postfix package)")
+        return
+    res = {}
+    for name, mta, port in (("tinymta", tm, TM_SMTP_PORT), ("postfix", pf, PF_SMTP_PORT)):
+        box = os.path.join(mta.mail, BENCH_USER)
+        before = mbox_count(box, b"\nSubject: smtp-source")
+        stop, peak = threading.Event(), []
+        th = threading.Thread(target=sample_pss, args=(mta.master_pid(), stop, peak))
+        th.start()
+        t0 = time.perf_counter()
+        r = subprocess.run(["smtp-source", "-s", "20", "-m", str(N_SMTP), "-l", "5120",
+                            "-S", "smtp-source", "-f", "bench@bench.example",
+                            "-t", f"{BENCH_USER}@bench.example", f"127.0.0.1:{port}"],
+                           capture_output=True, text=True)
+        t_ack = time.perf_counter() - t0
+        deadline = time.time() + 300
+        while mbox_count(box, b"\nSubject: smtp-source") - before < N_SMTP and \
+                time.time() < deadline:
+            time.sleep(0.05)
+        t_all = time.perf_counter() - t0
+        stop.set()
+        th.join()
+        got = mbox_count(box, b"\nSubject: smtp-source") - before
+        res[name] = (t_ack, t_all, got, max(peak) if peak else 0, r.returncode)
+    (ta, tt, tg, tp, trc), (pa, pt, pg, pp, prc) = res["tinymta"], res["postfix"]
+    row(f"smtp: {N_SMTP}x5KB, 20 sessions, acked", ta, pa, "s")
+    row(f"smtp: {N_SMTP}x5KB, ... delivered", tt, pt, "s")
+    print(f"{'  delivered (smtp-source exit)':<34} tinymta {tg} ({trc})   postfix {pg} ({prc})")
+    row("smtp: peak sum of Pss under load", tp / 1024, pp / 1024, "MiB")
+
+
+def bench_idle_session(tm):
+    """Pss of one idle SMTP session (the smtpd child), 10 sessions open."""
+    import socket
+    socks = []
+    for _ in range(10):
+        s = socket.create_connection(("127.0.0.1", TM_SMTP_PORT))
+        s.recv(512)
+        socks.append(s)
+    time.sleep(0.5)
+    kids = [p for p in tree(tm.master_pid())
+            if b"smtpd" in open(f"/proc/{p}/cmdline", "rb").read()]
+    per = pss_kib(kids) / max(len(kids), 1)
+    print(f"{'smtp: Pss per idle session':<34} tinymta {per:10.0f} KiB   ({len(kids)} sessions)")
+    for s in socks:
+        s.close()
+
+
 def bench_idle_memory(tm, pf):
     time.sleep(2)
     tp, pp = tree(tm.master_pid()), tree(pf.master_pid())
@@ -368,6 +434,8 @@ def main():
         bench_idle_memory(tm, pf)
         bench_local(top, tm, pf)
         fsyncs_per_delivery(top, tm, pf)
+        bench_idle_session(tm)
+        bench_smtp(top, tm, pf)
     finally:
         tm.stop()
         pf.stop()
