@@ -83,7 +83,7 @@ rewrite(struct qfile_reader *r, const char *incoming, uid_t uid,
 	struct qfile_writer *w = mem_big_alloc(sizeof *w);
 	struct qfile_rcpt *rc = malloc(sizeof *rc);
 	char name[QFILE_ATTR_NAME_MAX + 1], value[QFILE_ATTR_MAX + 1], num[24];
-	unsigned char buf[8192];
+	unsigned char buf[4096];
 	ssize_t n = 0;
 	int ok = w && rc && qfile_create(w, incoming, r->info.flags) == 0;
 

@@ -29,6 +29,10 @@ struct rs {
 	uid_t fwd[RESOLVE_DEPTH + 1]; /* users whose .forward is open */
 	size_t nfwd;
 	char owner[QFILE_ADDR_MAX + 1]; /* sender override, "" = none */
+	/* Scratch for one map lookup at a time (lookups never nest): here
+	 * rather than on the stack of a recursive expansion. */
+	char spec[MAP_PATH_MAX];
+	struct map m;
 };
 
 static struct resolved *
@@ -80,7 +84,8 @@ fail(struct rs *s, enum resolve_kind kind, const char *addr, const char *dsn,
 }
 
 /* Split addr into local part and lowercased domain. */
-static void
+/* noinline: keep this frame off the recursive expansion stack */
+__attribute__((noinline)) static void
 split(const char *addr, char *local, size_t lcap, char *domain, size_t dcap)
 {
 	const char *at = strrchr(addr, '@');
@@ -108,46 +113,46 @@ resolve_is_local_domain(const struct conf *c, const char *domain)
 }
 
 /* Look key up in every map of the list parameter; 1, 0 or -1. */
-static int
+/* noinline: keep this frame off the recursive expansion stack */
+__attribute__((noinline)) static int
 maps_lookup(struct rs *s, const char *param, const char *key)
 {
 	const char *cur = conf_get(s->c, param);
-	char spec[MAP_PATH_MAX];
-	struct map m;
 
-	while (cur && conf_list_next(&cur, spec, sizeof spec)) {
+	while (cur && conf_list_next(&cur, s->spec, sizeof s->spec)) {
 		int r;
 
-		if (map_open(&m, spec, 0) < 0) {
+		if (map_open(&s->m, s->spec, 0) < 0) {
 			if (errno == ENOENT)
 				continue; /* no table built yet: no entries */
 			return -1;
 		}
-		r = map_lookup(&m, key, s->value, sizeof s->value, NULL);
-		map_close(&m);
+		r = map_lookup(&s->m, key, s->value, sizeof s->value, NULL);
+		map_close(&s->m);
 		if (r != 0)
 			return r;
 	}
 	return 0;
 }
 
-static int
+/* noinline: keep this frame off the recursive expansion stack */
+__attribute__((noinline)) static int
 is_virtual_domain(struct rs *s, const char *domain)
 {
 	const char *cur = conf_get(s->c, "virtual_alias_domains");
-	char item[MAP_PATH_MAX];
-	struct map m;
+	char *item = s->spec;
 
-	while (cur && conf_list_next(&cur, item, sizeof item)) {
+	while (cur && conf_list_next(&cur, item, sizeof s->spec)) {
 		if (!strchr(item, ':') && item[0] != '/') {
 			if (str_eq_nocase(item, domain))
 				return 1;
 			continue;
 		}
-		if (map_open(&m, item, 0) < 0)
+		if (map_open(&s->m, item, 0) < 0)
 			continue;
-		int r = map_lookup(&m, domain, s->value, sizeof s->value, NULL);
-		map_close(&m);
+		int r =
+		    map_lookup(&s->m, domain, s->value, sizeof s->value, NULL);
+		map_close(&s->m);
 		if (r == 1)
 			return 1;
 	}
@@ -237,7 +242,8 @@ rights_of(struct rs *s, uid_t uid, char *user, size_t cap)
 
 /* The owner of the alias source file: pipes and files run as that user,
  * never root (then default_privs). */
-static void
+/* noinline: keep this frame off the recursive expansion stack */
+__attribute__((noinline)) static void
 alias_owner(struct rs *s, char *user, size_t cap)
 {
 	const char *cur = conf_get(s->c, "alias_maps");
@@ -286,7 +292,8 @@ read_include(const char *path, char **text, uid_t *owner)
 	return r;
 }
 
-static void
+/* noinline: keep this frame off the recursive expansion stack */
+__attribute__((noinline)) static void
 include_file(struct rs *s, const char *addr, const struct xctx *parent,
              const char *path, int depth)
 {
@@ -484,7 +491,8 @@ try_forward(struct rs *s, const char *addr, const struct who *w,
 }
 
 /* A known local user: ~/.forward, else the mailbox. Never root. */
-static void
+/* noinline: keep this frame off the recursive expansion stack */
+__attribute__((noinline)) static void
 deliver_user(struct rs *s, const char *addr, const char *user, const char *ext,
              int depth)
 {
