@@ -354,6 +354,23 @@ def test_virtual_domains():
     d.env.cleanup()
 
 
+def test_delimiter_and_luser_relay():
+    d = Daemon(extra="recipient_delimiter = +\n")
+    d.start()
+    d.send(USER + "+alerts", subject="tagged")
+    ok = wait_for(lambda: "tagged" in d.mbox(), 15)
+    check(ok and f"Delivered-To: {USER}+alerts@test.example" in d.mbox(),
+          "user+tag goes to user, Delivered-To keeps the tag", d.mbox()[-400:])
+    d.stop()
+    d.env.cleanup()
+    d = Daemon(extra=f"luser_relay = {USER}\n")
+    d.start()
+    d.send("whoever", subject="to luser")
+    check(wait_for(lambda: "to luser" in d.mbox(), 15), "luser_relay takes unknown users")
+    d.stop()
+    d.env.cleanup()
+
+
 def test_supervision():
     """A dead child is restarted; mail_owner may use the control socket;
     SIGTERM stops everything; start-fg logs in Postfix's format."""
@@ -402,7 +419,7 @@ def main():
     for t in (test_lifecycle, test_local_delivery, test_maildir_and_garbage,
               test_symlink_mailbox_and_reload, test_backoff_and_flush,
               test_kill9_no_loss, test_memory_steady, test_supervision,
-              test_virtual_domains):
+              test_virtual_domains, test_delimiter_and_luser_relay):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a stop
