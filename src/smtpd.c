@@ -37,6 +37,7 @@ copy_conf(struct smtpd *s, const struct conf *c)
 	         conf_get(c, "myhostname"));
 	str_copy(s->qdir, sizeof s->qdir, conf_get(c, "queue_directory"));
 	s->size_limit = (uint64_t)conf_size(c, "message_size_limit");
+	s->minfree = (uint64_t)conf_size(c, "queue_minfree");
 	s->rcpt_limit = conf_int(c, "smtpd_recipient_limit");
 	s->hard_limit = conf_int(c, "smtpd_hard_error_limit");
 	s->soft_limit = conf_int(c, "smtpd_soft_error_limit");

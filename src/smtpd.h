@@ -61,6 +61,7 @@ struct smtpd {
 	char myhostname[256];
 	char qdir[QUEUE_DIR_MAX];
 	uint64_t size_limit; /* 0: none */
+	uint64_t minfree;    /* queue_minfree: free space kept in the spool */
 	long long rcpt_limit, hard_limit, soft_limit;
 	int timeout_ms;
 	int helo_required, vrfy_disabled, utf8, bare_lf_reject;

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 struct command {
 	enum smtp_verb verb;
@@ -116,6 +117,23 @@ do_ehlo(struct smtpd *s, const struct smtp_cmd *c)
 
 /* ---- MAIL ---- */
 
+/* Postfix's rule: the spool must keep queue_minfree bytes free after the
+ * announced message size (SIZE=). A statvfs failure does not refuse mail:
+ * the write itself will tell. */
+static int
+spool_has_room(const struct smtpd *s, uint64_t size)
+{
+	struct statvfs v;
+	uint64_t avail, need;
+
+	if (statvfs(s->qdir, &v) < 0)
+		return 1;
+	avail = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+	if (__builtin_add_overflow(size, s->minfree, &need))
+		return 0;
+	return avail >= need;
+}
+
 static int
 check_mail(struct smtpd *s, const struct smtp_cmd *c)
 {
@@ -125,6 +143,10 @@ check_mail(struct smtpd *s, const struct smtp_cmd *c)
 	}
 	if (c->has_size && s->size_limit && c->size > s->size_limit) {
 		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		return -1;
+	}
+	if (!spool_has_room(s, c->has_size ? c->size : 0)) {
+		smtpd_reply(s, "452 4.3.1 Insufficient system storage");
 		return -1;
 	}
 	return 0;

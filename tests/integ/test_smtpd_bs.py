@@ -10,6 +10,7 @@ recipient limit, the error limit, the idle timeout, relay control
 and the log lines."""
 import hashlib
 import os
+import tempfile
 import struct
 import subprocess
 import sys
@@ -262,6 +263,28 @@ def test_limits():
         sv.cleanup()
 
 
+def test_queue_minfree():
+    """queue_minfree: MAIL gets 452 4.3.1 when the spool would drop below
+    it (here: more than the disk holds), and nothing is queued."""
+    st = os.statvfs(tempfile.gettempdir())
+    more = st.f_bavail * st.f_frsize + (1 << 30)  # a GiB more than is free
+    sv = Server(f"queue_minfree = {more}\n")
+    try:
+        out, _, _ = sv.run("EHLO x\r\n" + MSG + "hi\r\n.\r\nQUIT\r\n")
+        check("452 4.3.1 Insufficient system storage" in out,
+              "452 4.3.1 at MAIL when the spool is short of queue_minfree", out)
+        check(sv.files("maildrop") == [], "nothing queued", sv.files("maildrop"))
+    finally:
+        sv.cleanup()
+    sv = Server("queue_minfree = 1000000\n")
+    try:
+        out, _, _ = sv.run("EHLO x\r\n" + MSG + "hi\r\n.\r\nQUIT\r\n")
+        check(any(ln.startswith("250 2.0.0 Ok: queued as") for ln in out),
+              "accepted when there is room", out)
+    finally:
+        sv.cleanup()
+
+
 def test_timeout():
     sv = Server("smtpd_timeout = 1s\n")
     try:
@@ -361,6 +384,7 @@ def main():
         sv.cleanup()
     test_helo_required()
     test_limits()
+    test_queue_minfree()
     test_timeout()
     test_relay_domains()
     tmlib.done()
