@@ -380,26 +380,6 @@ copy_body(struct sm *s)
 		sm_in_fail(s, r);
 }
 
-/* Wake pickup: one datagram to public/pickup, never blocking; no
- * daemon (ENOENT, ECONNREFUSED) or a full socket (EAGAIN) is fine. */
-static void
-poke_pickup(const char *queue_dir)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/public/pickup",
-	             queue_dir) >= (int)sizeof sa.sun_path)
-		return;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, "W", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
-	           (const struct sockaddr *)&sa, sizeof sa) < 0)
-		log_debug("pickup not woken: %s", strerror(errno));
-	close(fd);
-}
-
 static void
 sm_free(struct sm *s)
 {
@@ -442,7 +422,7 @@ submit(const struct sm_opts *o, int nargs, char **args)
 	tmp_path = NULL;
 	log_debug("%s: queued in %s, %llu bytes", id, s->maildrop,
 	          (unsigned long long)s->size);
-	poke_pickup(s->queue_dir);
+	ctl_wake_pickup(s->queue_dir);
 	sm_free(s);
 	return 0;
 }
@@ -459,7 +439,7 @@ flush(const struct sm_opts *o)
 		sm_fail(NULL, SM_EX_TEMPFAIL, "out of memory");
 	s->o = o;
 	setup_conf(s);
-	poke_pickup(s->queue_dir);
+	ctl_wake_pickup(s->queue_dir);
 	if (ctl_request(s->queue_dir, "flush", reply, sizeof reply) < 0)
 		log_debug("flush not requested: %s", strerror(errno));
 	sm_free(s);

@@ -14,6 +14,10 @@
  * running). */
 int ctl_request(const char *qdir, const char *request, char *reply, size_t cap);
 
+/* Wake pickup: one datagram to QDIR/public/pickup, never blocking; no
+ * daemon (ENOENT, ECONNREFUSED) or a full socket (EAGAIN) is fine. */
+void ctl_wake_pickup(const char *qdir);
+
 /* 1 when a master holds QDIR/pid/master.pid, 0 when not, -1 on error. */
 int ctl_master_running(const char *qdir, long *pid);
 

@@ -257,24 +257,13 @@ static void
 wake(struct smtpd *s)
 {
 	char reply[128];
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
 
 	if (!(s->flags & SMTPD_F_LOCAL)) {
 		if (ctl_request(s->qdir, "wakeup", reply, sizeof reply) < 0)
 			log_debug("qmgr not woken: %s", strerror(errno));
 		return;
 	}
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/public/pickup",
-	             s->qdir) >= (int)sizeof sa.sun_path)
-		return;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, "W", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
-	           (const struct sockaddr *)&sa, sizeof sa) < 0)
-		log_debug("pickup not woken: %s", strerror(errno));
-	io_close(fd);
+	ctl_wake_pickup(s->qdir);
 }
 
 enum data_fail { DF_NONE, DF_WRITE, DF_SIZE };
