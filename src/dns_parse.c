@@ -44,8 +44,10 @@ lower(unsigned char c)
 static int
 name_get(const unsigned char *m, size_t len, size_t *pos, char *out, int *bad)
 {
-	size_t p = *pos, lim = *pos, o = 0, wire = 1;
+	size_t p = *pos, lim, o = 0, wire = 1;
 	int jumped = 0;
+
+	lim = p;
 
 	*bad = 0;
 	/* loop invariants: lim <= *pos, every pointer taken was < lim at the
