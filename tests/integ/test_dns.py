@@ -84,7 +84,7 @@ def mx_prefs(lines):
 
 def dnsmasq_args():
     a = ["dnsmasq", "--no-daemon", "--user=root", "--no-resolv", "--no-hosts",
-         "--conf-file=/dev/null", f"--listen-address={DNS}",
+         "--conf-file=/dev/null", f"--listen-address={DNS},::1",
          "--bind-interfaces", "--log-queries", "--local=/test/",
          "--mx-host=a.test,mx1.a.test,10", "--mx-host=a.test,mx2.a.test,5",
          "--mx-host=a.test,mx3.a.test,20",
@@ -245,6 +245,11 @@ def test_failures():
     rc, out, err, secs = dnsq("mx", "nx.test")
     check(rc == 67 and out == ["notfound nxdomain"],
           "NXDOMAIN from the good one", f"rc={rc} {out} {err}")
+    resolv("nameserver ::1\noptions timeout:2\n")
+    rc, out, err, secs = dnsq("-v", "mx", "big30.test")
+    check(rc == 0 and mx_prefs(out) == list(range(1, 31))
+          and "nameserver ::1: truncated" in err,
+          "an IPv6 nameserver, UDP then TCP", f"rc={rc} {out[:2]} {err}")
     resolv(f"nameserver {DNS}\noptions timeout:2 attempts:2\n")
 
 
