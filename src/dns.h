@@ -27,6 +27,7 @@ enum dns_status {
 	DNS_NOTFOUND = 1, /* NXDOMAIN, or no record of the type: bounce */
 	DNS_TEMPFAIL = 2, /* SERVFAIL, timeout, no server, bad answer: defer */
 	DNS_NULLMX = 3,   /* RFC 7505 "MX 0 ." — the domain takes no mail */
+	/* (any preference: MX records naming only the root count as null) */
 };
 
 struct dns_mx {
