@@ -28,6 +28,9 @@ static const struct command {
      "flush                retry all deferred mail now"},
     {"check", tinymta_check_main,
      "check [--json]       check main.cf and master.cf; exit 78 on errors"},
+    {"passwd", tinymta_passwd_main,
+     "passwd [--admin] USER set a password for SMTP AUTH (read twice)\n"
+     "  passwd -d USER       remove a user of SMTP AUTH"},
     {"pickup", tinymta_pickup_main, NULL},
     {"qmgr", tinymta_qmgr_main, NULL},
     {"local", tinymta_local_main, NULL},
