@@ -247,6 +247,8 @@ def test_auth():
         check(e.smtp_code == 535, "smtplib wrong password: 535", repr(e))
     check(wait_for(lambda: "Subject: swaks PLAIN" in d.mbox(), 20),
           "mail after AUTH delivered", d.maillog()[-800:])
+    check("with ESMTPA id" in d.mbox(), "Received: says ESMTPA",
+          d.mbox()[:600])
     log = d.maillog()
     check("sasl_method=PLAIN, sasl_username=alice" in log, "success logged",
           log[-1000:])
