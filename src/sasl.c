@@ -343,6 +343,7 @@ sasl_auth(struct smtpd *s, const struct smtp_cmd *c)
 		failed(s, m);
 	explicit_bzero(k, sizeof *k);
 	free(k);
+	explicit_bzero(s->in, s->inpos); /* consumed: never read again */
 }
 
 /* ---- smtpd_sender_login_maps ---- */

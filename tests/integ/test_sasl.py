@@ -134,6 +134,41 @@ def test_passwd():
     env.cleanup()
 
 
+def test_passwd_tty():
+    """From a terminal: two prompts, nothing echoed."""
+    import pty
+    env = Env()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TINYMTA_CONFIG_DIR"] = env.conf
+        os.execv(os.path.join(env.bin, "tinymta"), ["tinymta", "passwd", "erin"])
+    out = b""
+
+    def read_until(what, timeout=20):
+        nonlocal out
+        end = time.time() + timeout
+        while what not in out and time.time() < end:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return what in out
+    check(read_until(b"New password: "), "tty: first prompt", out)
+    os.write(fd, b"tty-" + PASS.encode() + b"\n")
+    check(read_until(b"Retype new password: "), "tty: second prompt", out)
+    os.write(fd, b"tty-" + PASS.encode() + b"\n")
+    read_until(b"updated")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "tty: exit 0", out)
+    check(PASS.encode() not in out, "tty: the password is not echoed", out)
+    check("erin:$6$" in users_file(env), "tty: user written", users_file(env))
+    env.cleanup()
+
+
 def daemon(extra_main="", extra_o=""):
     port = free_port()
     plain_port = free_port()
@@ -364,7 +399,7 @@ def test_timing():
 
 def main():
     ensure_user()
-    for t in (test_passwd, test_auth, test_sender_login_maps, test_error_limit,
+    for t in (test_passwd, test_passwd_tty, test_auth, test_sender_login_maps, test_error_limit,
               test_rate_limit, test_timing):
         try:
             t()
