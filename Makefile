@@ -52,6 +52,8 @@ LIBS := -lbearssl -lcdb
 ACC ?= gcc
 CFLAGS_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined $(WARN) $(DEFS)
+# glibc keeps crypt(3) (SMTP AUTH hashes) in libcrypt; musl has it in libc.
+ALIBS := $(LIBS) -lcrypt
 
 SRCS := $(wildcard src/*.c src/util/*.c)
 LIBSRCS := $(filter-out src/main.c,$(SRCS))
@@ -93,7 +95,7 @@ $(O)/asan/obj/%.o: %.c
 
 $(O)/asan/tinymta: $(AOBJS)
 	@echo "  LD-ASAN $@"
-	@$(ACC) $(CFLAGS_ASAN) -o $@ $(AOBJS) $(LIBS)
+	@$(ACC) $(CFLAGS_ASAN) -o $@ $(AOBJS) $(ALIBS)
 
 asan: $(O)/asan/tinymta
 	@mkdir -p $(O)/asan/bin
@@ -102,7 +104,7 @@ asan: $(O)/asan/tinymta
 $(O)/asan/unit/%: tests/unit/%.c $(ALIBOBJS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(ACC) $(CFLAGS_ASAN) -Itests/unit -o $@ $< $(ALIBOBJS) $(LIBS)
+	@$(ACC) $(CFLAGS_ASAN) -Itests/unit -o $@ $< $(ALIBOBJS) $(ALIBS)
 
 $(B)/unit/%: tests/unit/%.c $(filter-out $(B)/obj/src/main.o,$(OBJS))
 	@mkdir -p $(dir $@)
@@ -121,7 +123,7 @@ $(O)/fuzz/obj/%.o: %.c
 $(O)/fuzz/%: tests/fuzz/%.c $(FOBJS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	@clang -O1 -g -fsanitize=fuzzer,address,undefined $(DEFS) -o $@ $< $(FOBJS) $(LIBS)
+	@clang -O1 -g -fsanitize=fuzzer,address,undefined $(DEFS) -o $@ $< $(FOBJS) $(ALIBS)
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(O)/fuzz/corpus-$$n; \

@@ -30,6 +30,9 @@ static const struct command {
      "check [--json]       check main.cf and master.cf; exit 78 on errors"},
     {"dnsq", tinymta_dnsq_main,
      "dnsq mx|addr NAME    look up NAME as the smtp client does (diagnostics)"},
+    {"passwd", tinymta_passwd_main,
+     "passwd [--admin] USER set a password for SMTP AUTH (read twice)\n"
+     "  passwd -d USER       remove a user of SMTP AUTH"},
     {"pickup", tinymta_pickup_main, NULL},
     {"qmgr", tinymta_qmgr_main, NULL},
     {"local", tinymta_local_main, NULL},

@@ -188,7 +188,7 @@ const struct conf_param conf_params[] = {
     I("smtpd_client_connection_rate_limit", "0", 0, 1000000, 0, NULL,
       "connections per client per minute; 0: no limit"),
     I("smtpd_client_auth_rate_limit", "0", 0, 1000000, 0, NULL,
-      "AUTH commands per client per minute; 0: no limit"),
+      "failed AUTH attempts per client per minute; 0: no limit"),
     B("disable_vrfy_command", "no", 0, NULL, "answer VRFY with 502"),
     Z("message_size_limit", "10240000", 0, TB_,
       "largest message in bytes; 0: no limit"),

@@ -11,6 +11,7 @@
 #include "alias_parse.h"
 #include "map.h"
 #include "map_parse.h"
+#include "sasl_decode.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -147,6 +148,18 @@ entry(struct build *b, size_t len, unsigned lineno)
 			return fail(b, EX_DATAERR, "%s, line %u: %s", b->src,
 			            lineno, alias_strerror(e));
 		klen = strlen(b->key);
+	} else if (b->syntax == MAP_SYNTAX_PASSWD) {
+		const char *user;
+		int r =
+		    sasl_users_line(b->line, len, &user, &klen, &val, &vlen);
+
+		if (r < 0)
+			return fail(b, EX_DATAERR,
+			            "%s, line %u: not \"user:hash[:admin]\"",
+			            b->src, lineno);
+		if (r == 0)
+			return 0;
+		memcpy(b->key, user, klen);
 	} else {
 		enum map_parse_err e = map_parse_entry(
 		    b->line, len, b->key, sizeof b->key, &klen, &val, &vlen);

@@ -23,6 +23,7 @@
 enum map_syntax {
 	MAP_SYNTAX_POSTMAP, /* `key value` (map_parse.h) */
 	MAP_SYNTAX_ALIAS,   /* `name: a, b` (alias_parse.h) */
+	MAP_SYNTAX_PASSWD, /* `user:hash[:flags]` (sasl_users, sasl_decode.h) */
 };
 
 struct map_build_stats {

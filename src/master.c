@@ -326,6 +326,7 @@ master_run(int foreground, int verbose, int ready_fd)
 	m->verbose = verbose;
 	m->ctl = m->pidfd = -1;
 	m->started = time(NULL);
+	master_anvil_rate_clear(m->authfail, ANVIL_RATE_CLIENTS);
 	for (int k = 0; k < KID_COUNT; k++)
 		m->kids[k].link = -1;
 	m->kids[KID_PICKUP].role = "pickup";

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "master_anvil.h"
 
 #define MASTER_AGENTS_MAX 256
 
@@ -48,6 +49,9 @@ struct master {
 	int foreground;
 	int stopping;
 	struct master_listen *listen; /* master_listen.c */
+	/* failed SMTP AUTH per client and minute (smtpd reports them over
+	 * the control socket: smtpd_client_auth_rate_limit) */
+	struct anvil_rate authfail[ANVIL_RATE_CLIENTS];
 };
 
 /* master.c */

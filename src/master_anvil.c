@@ -89,6 +89,19 @@ master_anvil_rate(struct anvil_rate *t, size_t n, int svc,
 	return ++r->count;
 }
 
+unsigned long
+master_anvil_peek(const struct anvil_rate *t, size_t n, int svc,
+                  const struct anvil_addr *a, time_t now)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].svc == svc && master_anvil_same(&t[i].addr, a))
+			return now - t[i].start >= ANVIL_RATE_WINDOW ||
+			               now < t[i].start
+			           ? 0
+			           : t[i].count;
+	return 0;
+}
+
 void
 master_anvil_rate_clear(struct anvil_rate *t, size_t n)
 {

@@ -51,6 +51,10 @@ int master_anvil_exempt(const struct anvil_policy *p,
  * connections in the current window, this one included. */
 unsigned long master_anvil_rate(struct anvil_rate *t, size_t n, int svc,
                                 const struct anvil_addr *a, time_t now);
+/* The count of (svc, a) in its current window, without counting (0 when
+ * unknown or expired). */
+unsigned long master_anvil_peek(const struct anvil_rate *t, size_t n, int svc,
+                                const struct anvil_addr *a, time_t now);
 /* Empty the rate table. */
 void master_anvil_rate_clear(struct anvil_rate *t, size_t n);
 /* 1 when a and b are the same address. */

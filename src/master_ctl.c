@@ -2,9 +2,11 @@
  * master_ctl.c - the control socket public/control: `tinymta status`,
  * `reload`, `flush`, `stop` and `postqueue -f/-s/-i` talk to the master
  * here. One request line per connection ("status", "reload", "flush [SITE]",
- * "deliver ID", "wakeup", "stop"), answered by "OK" or "ERR CODE text" and
- * an optional body, then the master closes. Peers are checked with
- * SO_PEERCRED: root, mail_owner or the master's own uid.
+ * "deliver ID", "wakeup", "stop"; "auth-fail ADDR" and "auth-count ADDR"
+ * from smtpd, answered "OK N": the client's failed AUTH attempts in the
+ * current minute, after counting one more or not), answered by "OK" or "ERR
+ * CODE text" and an optional body, then the master closes. Peers are checked
+ * with SO_PEERCRED: root, mail_owner or the master's own uid.
  */
 #define _GNU_SOURCE /* struct ucred */
 #include "ipc.h"
@@ -26,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #define CTL_LINE_MAX 512
@@ -210,6 +213,28 @@ forward(struct master *m, unsigned type, const char *arg, char *reply,
 		str_copy(reply, cap, "OK\n");
 }
 
+/* "auth-fail ADDR" / "auth-count ADDR": one table for every service, so
+ * that failures on submission and smtps add up. */
+static void
+auth_failures(struct master *m, int count, const char *ip, char *reply,
+              size_t cap)
+{
+	struct anvil_addr a;
+	unsigned long n;
+
+	memset(&a, 0, sizeof a);
+	a.family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(a.family, ip, a.a) != 1) {
+		str_copy(reply, cap, "ERR 64 bad address\n");
+		return;
+	}
+	n = count ? master_anvil_rate(m->authfail, ANVIL_RATE_CLIENTS, 0, &a,
+	                              time(NULL))
+	          : master_anvil_peek(m->authfail, ANVIL_RATE_CLIENTS, 0, &a,
+	                              time(NULL));
+	snprintf(reply, cap, "OK %lu\n", n);
+}
+
 static void
 dispatch(struct master *m, char *line, char *reply, size_t cap)
 {
@@ -233,6 +258,10 @@ dispatch(struct master *m, char *line, char *reply, size_t cap)
 		forward(m, IPC_DELIVER_ID, arg, reply, cap);
 	} else if (strcmp(line, "wakeup") == 0) {
 		forward(m, IPC_WAKEUP, NULL, reply, cap);
+	} else if ((strcmp(line, "auth-fail") == 0 ||
+	            strcmp(line, "auth-count") == 0) &&
+	           arg) {
+		auth_failures(m, line[5] == 'f', arg, reply, cap);
 	} else if (strcmp(line, "stop") == 0) {
 		m->stopping = 1;
 		str_copy(reply, cap, "OK\n");

@@ -77,6 +77,16 @@ param(const char *p, size_t n, int mail, unsigned flags, struct smtp_cmd *c)
 			return SMTP_P_PARAMVAL;
 		return SMTP_P_OK;
 	}
+	if (klen == 4 && match_nocase(p, klen, "AUTH")) {
+		/* RFC 4954 5: AUTH=xtext|<>; accepted and not used (we never
+		 * relay it onwards as an authenticated identity) */
+		if (!v || vlen == 0 || vlen > 500)
+			return SMTP_P_PARAMVAL;
+		for (size_t i = 0; i < vlen; i++)
+			if (v[i] < '!' || v[i] > '~')
+				return SMTP_P_PARAMVAL;
+		return SMTP_P_OK;
+	}
 	if (klen == 8 && match_nocase(p, klen, "SMTPUTF8") && !v &&
 	    (flags & SMTP_PF_UTF8)) {
 		c->smtputf8 = 1;

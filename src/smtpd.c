@@ -191,6 +191,12 @@ read_line(struct smtpd *s)
 	return 1;
 }
 
+int
+smtpd_getline(struct smtpd *s)
+{
+	return read_line(s);
+}
+
 void
 smtpd_log_reject(struct smtpd *s, const char *cmd, const char *reply,
                  const char *rcpt)

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "qfile.h"
 #include "queue.h"
+#include "sasl_decode.h"
 #include "smtp_data.h"
 #include "smtp_parse.h"
 
@@ -81,6 +82,7 @@ struct smtpd {
 	char qid[QFILE_ID_MAX];
 	char tls_text[160];  /* Received: "(using TLS…)" slot, "" for now */
 	char auth_text[160]; /* Received: "(Authenticated sender: …)" slot */
+	char sasl_user[SASL_USER_MAX + 1]; /* the login after AUTH (sasl.c) */
 	struct smtp_data data;
 	/* I/O */
 	size_t inpos, inlen;
@@ -115,6 +117,9 @@ void smtpd_reply(struct smtpd *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Write the queued replies. 0, or -1 (the session must end). */
 int smtpd_flush(struct smtpd *s);
+/* Read one line into s->line/s->linelen (AUTH responses, sasl.c): 1 a
+ * line, 2 too long (discarded), 3 bare LF in reject mode, 0 EOF, -1. */
+int smtpd_getline(struct smtpd *s);
 /* Handle one command line (without its line end). */
 void smtpd_dispatch(struct smtpd *s, const char *line, size_t len);
 /* Drop the transaction (RSET, HELO, errors): the temporary file goes. */

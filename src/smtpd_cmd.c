@@ -6,6 +6,7 @@
  * command line is UNTRUSTED; it arrives parsed by smtp_parse.c.
  */
 #include "resolve.h"
+#include "sasl.h"
 #include "smtpd.h"
 #include "smtpd_relay.h"
 #include "util/clock.h"
@@ -86,12 +87,20 @@ ext_utf8(const struct smtpd *s, char *out, size_t cap)
 	return s->utf8 ? snprintf(out, cap, "SMTPUTF8") : 0;
 }
 
+static int
+ext_auth(const struct smtpd *s, char *out, size_t cap)
+{
+	return sasl_offered(s) ? snprintf(out, cap, "AUTH PLAIN LOGIN") : 0;
+}
+
 static const struct extension {
 	const char *name; /* fixed keyword, or NULL: fn writes it */
 	int (*fn)(const struct smtpd *s, char *out, size_t cap);
 } extensions[] = {
-    {"PIPELINING", NULL},          {NULL, ext_size},   {NULL, ext_vrfy},
-    {"ENHANCEDSTATUSCODES", NULL}, {"8BITMIME", NULL}, {NULL, ext_utf8},
+    {"PIPELINING", NULL}, {NULL, ext_size},
+    {NULL, ext_vrfy},     {"ENHANCEDSTATUSCODES", NULL},
+    {"8BITMIME", NULL},   {NULL, ext_utf8},
+    {NULL, ext_auth},
 };
 
 static void
@@ -149,7 +158,7 @@ check_mail(struct smtpd *s, const struct smtp_cmd *c)
 		smtpd_reply(s, "452 4.3.1 Insufficient system storage");
 		return -1;
 	}
-	return 0;
+	return sasl_sender_check(s, &c->path);
 }
 
 static int
@@ -204,7 +213,16 @@ open_file(struct smtpd *s)
 		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
 		return -1;
 	}
-	log_info("%s: client=%s", s->qid, s->client);
+	if (s->flags & SMTPD_F_AUTH) {
+		char user[SASL_USER_MAX * 4 + 1];
+
+		str_escape(user, sizeof user, s->sasl_user,
+		           strlen(s->sasl_user));
+		log_info("%s: client=%s, sasl_username=%s", s->qid, s->client,
+		         user);
+	} else {
+		log_info("%s: client=%s", s->qid, s->client);
+	}
 	return 0;
 }
 
@@ -393,13 +411,6 @@ do_notls(struct smtpd *s, const struct smtp_cmd *c)
 	smtpd_reply(s, "502 5.5.1 Error: command not implemented");
 }
 
-static void
-do_noauth(struct smtpd *s, const struct smtp_cmd *c)
-{
-	(void)c;
-	smtpd_reply(s, "503 5.5.1 Error: authentication not enabled");
-}
-
 static const struct command commands[] = {
     {SMTP_CMD_HELO, SMTPD_S_ANY, NULL, check_helo, do_helo},
     {SMTP_CMD_EHLO, SMTPD_S_ANY, NULL, check_helo, do_ehlo},
@@ -415,7 +426,8 @@ static const struct command commands[] = {
     {SMTP_CMD_VRFY, SMTPD_S_ANY, NULL, NULL, do_vrfy},
     {SMTP_CMD_HELP, SMTPD_S_ANY, NULL, NULL, do_help},
     {SMTP_CMD_STARTTLS, SMTPD_S_ANY, NULL, NULL, do_notls},
-    {SMTP_CMD_AUTH, SMTPD_S_ANY, NULL, NULL, do_noauth},
+    {SMTP_CMD_AUTH, SMTPD_S_CONNECT | SMTPD_S_HELO,
+     "503 5.5.1 Error: MAIL transaction in progress", sasl_check, sasl_auth},
 };
 
 /* The reply for a line the parser refused. */
@@ -479,7 +491,7 @@ smtpd_dispatch(struct smtpd *s, const char *line, size_t len)
 
 	str_copy(s->last_cmd, sizeof s->last_cmd, smtp_verb_name(c.verb));
 	if (len + 2 > SMTP_CMD_MAX && c.verb != SMTP_CMD_MAIL &&
-	    c.verb != SMTP_CMD_RCPT) {
+	    c.verb != SMTP_CMD_RCPT && c.verb != SMTP_CMD_AUTH) {
 		smtpd_reply(s, "500 5.5.2 Error: line too long");
 		return;
 	}

@@ -71,10 +71,30 @@ test_rate(void)
 	T_CHECK(master_anvil_rate(t, 4, 0, &a, 1071) == 1, "evicted: anew");
 }
 
+/* The AUTH failure count: peek does not count (master_ctl auth-count). */
+static void
+test_peek(void)
+{
+	static struct anvil_rate t[4];
+	struct anvil_addr a = addr("192.0.2.1"), b = addr("192.0.2.2");
+
+	master_anvil_rate_clear(t, 4);
+	T_CHECK(master_anvil_peek(t, 4, 0, &a, 1000) == 0, "unknown: 0");
+	master_anvil_rate(t, 4, 0, &a, 1000);
+	master_anvil_rate(t, 4, 0, &a, 1010);
+	T_CHECK(master_anvil_peek(t, 4, 0, &a, 1020) == 2, "two");
+	T_CHECK(master_anvil_peek(t, 4, 0, &a, 1020) == 2, "still two");
+	T_CHECK(master_anvil_peek(t, 4, 0, &b, 1020) == 0, "other client");
+	T_CHECK(master_anvil_peek(t, 4, 0, &a, 1059) == 2, "window end - 1");
+	T_CHECK(master_anvil_peek(t, 4, 0, &a, 1060) == 0, "window over");
+	T_CHECK(master_anvil_peek(t, 4, 0, &a, 999) == 0, "clock went back");
+}
+
 int
 main(void)
 {
 	test_exempt();
 	test_rate();
+	test_peek();
 	return T_DONE();
 }
