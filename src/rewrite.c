@@ -91,8 +91,9 @@ base_len(const struct conf *c, const char *local)
 	return n;
 }
 
-/* The table result val applied to in into *out: "@other" replaces the
- * domain only; an address replaces the whole, with ext (the extension the
+/* The table result val (one address, white space around it ignored)
+ * applied to in into *out: "@other" replaces the domain only; an address
+ * replaces the whole, with ext (the extension the
  * key lacked, or "") appended to its local part. 1, or -1 for a result
  * that is not an address. */
 static int
@@ -101,8 +102,12 @@ apply_result(const struct addr *in, const char *val, const char *ext,
 {
 	char v[RW_VALUE_MAX], probe[RW_VALUE_MAX + 1];
 	struct addr d;
-	size_t n = strcspn(val, " \t,");
+	size_t n = strlen(val);
 
+	while (*val == ' ' || *val == '\t')
+		val++, n--;
+	while (n && (val[n - 1] == ' ' || val[n - 1] == '\t'))
+		n--;
 	if (str_copy_n(v, sizeof v, val, n) < 0)
 		goto bad;
 	if (v[0] == '@') {

@@ -118,6 +118,7 @@ test_canonical(void)
 	/* the sender table is not used for recipients and vice versa */
 	check_addr(c, RW_ENTRY_RCPT, "alice@router.lan", "alice@router.lan", 0);
 	check_addr(c, RW_ENTRY_RCPT, "info@router.lan", "ops@example.com", 1);
+	check_addr(c, RW_ENTRY_RCPT, "quoted", "\"a b\"@example.com", 1);
 	check_addr(c, RW_ENTRY_SENDER, "info@router.lan",
 	           "nobody@wrong.example", 1);
 	/* case of the key does not matter; quoted local parts */
@@ -413,7 +414,8 @@ main(void)
 	                    "@catch.example all@example.com\n"
 	                    "@router.lan nobody@wrong.example\n"
 	                    "broken@router.lan <<<\n");
-	write_map("recipient", "info ops@example.com\n");
+	write_map("recipient", "info ops@example.com\n"
+	                       "quoted \"a b\"@example.com\n");
 	write_map("generic", "root@router.lan router@isp.example\n"
 	                     "@router.lan @isp.example\n");
 	snprintf(mapspec[0], sizeof mapspec[0], "cdb:%s/sender", dir);
