@@ -65,16 +65,17 @@ header(const struct conf *c, struct pr *p, struct qfile_writer *w)
 		    fill(p) < 0)
 			return -1;
 		pos = p->start;
-		if (header_next(p->in, p->len, &pos, &f, &errpos) != HEADER_OK ||
+		if (header_next(p->in, p->len, &pos, &f, &errpos) !=
+		        HEADER_OK ||
 		    (f.end == p->len && !p->eof))
 			break;
 		n = rewrite_header(c, &p->st, p->in + f.start, f.end - f.start,
 		                   p->out, OUT_CAP);
 		if (n < 0 && p->st.map_err)
 			return -2;
-		if (n < 0 ? qfile_put_content(w, p->in + f.start,
-		                              f.end - f.start)
-		          : qfile_put_content(w, p->out, (size_t)n))
+		if (n < 0
+		        ? qfile_put_content(w, p->in + f.start, f.end - f.start)
+		        : qfile_put_content(w, p->out, (size_t)n))
 			return -1;
 		p->start = f.end;
 	}
@@ -102,8 +103,8 @@ pickup_copy_content(const struct conf *c, struct qfile_reader *r,
 	rc = header(c, p, w);
 	if (rc == -2)
 		str_copy(why, whylen, p->st.why);
-	if (rc == 0 && qfile_put_content(w, p->in + p->start,
-	                                 p->len - p->start) < 0)
+	if (rc == 0 &&
+	    qfile_put_content(w, p->in + p->start, p->len - p->start) < 0)
 		rc = -1;
 	while (rc == 0 && (n = qfile_content_read(r, p->in, IN_CAP)) > 0)
 		if (qfile_put_content(w, p->in, (size_t)n) < 0)

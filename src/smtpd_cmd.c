@@ -157,8 +157,8 @@ check_mail(struct smtpd *s, const struct smtp_cmd *c)
  * (rewrite.h); sendmail -bs files go through pickup, which does it. 0, or
  * -1 when a lookup table could not be read (logged). */
 static int
-entry_rewrite(struct smtpd *s, enum rewrite_where w, const char *in,
-              char *out, size_t cap)
+entry_rewrite(struct smtpd *s, enum rewrite_where w, const char *in, char *out,
+              size_t cap)
 {
 	char why[QFILE_REASON_MAX];
 

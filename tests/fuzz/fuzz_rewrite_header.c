@@ -72,11 +72,21 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static int
 is_addr_field(const char *buf, const struct header_field *f)
 {
-	static const char *const names[] = {
-	    "From",        "Sender",          "Reply-To",      "Errors-To",
-	    "Return-Receipt-To", "Resent-From", "Resent-Sender",
-	    "Resent-Reply-To", "To",          "Cc",            "Bcc",
-	    "Apparently-To", "Resent-To",     "Resent-Cc",     "Resent-Bcc"};
+	static const char *const names[] = {"From",
+	                                    "Sender",
+	                                    "Reply-To",
+	                                    "Errors-To",
+	                                    "Return-Receipt-To",
+	                                    "Resent-From",
+	                                    "Resent-Sender",
+	                                    "Resent-Reply-To",
+	                                    "To",
+	                                    "Cc",
+	                                    "Bcc",
+	                                    "Apparently-To",
+	                                    "Resent-To",
+	                                    "Resent-Cc",
+	                                    "Resent-Bcc"};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (header_name_is(buf, f, names[i]))
