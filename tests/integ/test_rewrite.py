@@ -64,6 +64,36 @@ def test_sendmail_rewriting():
           "To rewritten (user, @domain), folding and comment kept", box[:800])
     check("Cc: team: a@corp.example, b@x.keep.corp.example;\n" in box,
           "Cc masqueraded in a group, the ! exception kept", box[:800])
+    # A header larger than pickup's buffer (2 x 100 KB): 3000 fields, the
+    # From after them is still rewritten; then a field over 100 KB: the
+    # rest of the message is passed as it is.
+    many = "".join(f"X-Filler-{i}: {'y' * 60}\n" for i in range(3000))
+    r = d.env.run("sendmail", "-f", f"{USER}@test.example", USER,
+                  input=many + f"From: {USER}@test.example\n"
+                  "Subject: many fields\n\nbody of many\n")
+    check(r.returncode == 0, "sendmail (3000 fields) exits 0", r.stderr)
+    # (sendmail refuses such a field; sendmail -bs takes it, as SMTP)
+    huge = "X-Huge: " + "\n ".join(["z" * 70] * 1700) + "\n"
+    msg = (huge + f"From: {USER}@test.example\n"
+           "Subject: huge field\n\nbody of huge\n")
+    r = d.env.run("sendmail", "-bs", input=(
+        f"HELO x\r\nMAIL FROM:<{USER}@test.example>\r\n"
+        f"RCPT TO:<{USER}@test.example>\r\nDATA\r\n"
+        + msg.replace("\n", "\r\n") + ".\r\nQUIT\r\n"))
+    check(r.returncode == 0 and b"250 2.0.0" in r.stdout,
+          "sendmail -bs (a 120 KB field) accepted", r.stdout[-300:])
+    ok = wait_for(lambda: "body of many" in d.mbox() and
+                  "body of huge" in d.mbox(), 60)
+    box = d.mbox()
+    check(ok, "both delivered", d.maillog()[-1500:])
+    i, j = box.find("X-Filler-2999: "), box.find("Subject: many fields")
+    check(0 < i < j and "From: alerts@corp.example\n" in box[i:j] and
+          box.count("X-Filler-") == 3000,
+          "3000 fields kept, the From after them rewritten", box[i:j + 40])
+    i, j = box.find("X-Huge: "), box.find("Subject: huge field")
+    check(0 < i < j and f"From: {USER}@test.example\n" in box[i:j] and
+          huge in box, "after a field over 100 KB: passed unchanged",
+          box[j - 200:j + 40])
     d.finish()
 
 
