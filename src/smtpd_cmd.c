@@ -257,13 +257,20 @@ reject_rcpt(struct smtpd *s, const char *rcpt, const char *code,
 	smtpd_reply(s, "%s", reply);
 }
 
-/* 1 when resolve says every destination is an unknown user (5.1.1). */
+/* 1 when resolve says every destination is an unknown user (5.1.1). A
+ * recipient that recipient_canonical_maps rewrites is known (Postfix);
+ * a table error is do_rcpt's to answer. */
 static int
 unknown_user(struct smtpd *s, const char *rcpt)
 {
-	struct resolved *r = malloc(RESOLVE_MAX * sizeof *r);
+	struct resolved *r;
 	size_t n = 0, bounced = 0;
+	char alt[ADDR_TEXT_MAX];
 
+	if (rewrite_addr(s->conf, RW_ENTRY_RCPT, rcpt, alt, sizeof alt, NULL,
+	                 0) != 0)
+		return 0;
+	r = malloc(RESOLVE_MAX * sizeof *r);
 	if (!r)
 		return 0; /* accept: qmgr decides */
 	if (resolve_rcpt(s->conf, rcpt, r, RESOLVE_MAX, &n) == 0)

@@ -98,11 +98,10 @@ def test_sendmail_rewriting():
 
 
 def test_smtpd_envelope_only():
-    # local_recipient_maps empty: smtpd checks the recipient as given
-    # (Postfix would also accept one found in recipient_canonical_maps)
+    # boss is no local user: local_recipient_maps would refuse it, but a
+    # recipient in recipient_canonical_maps is accepted (as Postfix)
     d = daemon("sender_canonical_maps = cdb:$conf/sender\n"
-               "recipient_canonical_maps = cdb:$conf/recipient\n"
-               "local_recipient_maps =\n",
+               "recipient_canonical_maps = cdb:$conf/recipient\n",
                {"sender": "@client.example @rewritten.example\n",
                 "recipient": f"boss@test.example {USER}@test.example\n"})
     d.start()
@@ -115,6 +114,15 @@ def test_smtpd_envelope_only():
                        "\r\nhello\r\n")
     except Exception as e:  # noqa: BLE001
         check(False, "SMTP transaction", repr(e))
+    try:
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as c:
+            c.ehlo("client.example")
+            c.mail("someone@client.example")
+            code, _ = c.rcpt("nosuchuser@test.example")
+            check(code == 550, "an unknown user not in the table: 550",
+                  str(code))
+    except Exception as e:  # noqa: BLE001
+        check(False, "SMTP transaction (unknown user)", repr(e))
     ok = wait_for(lambda: "Subject: via smtpd" in d.mbox(), 30)
     box = d.mbox()
     check(ok, "delivered to the rewritten recipient", d.maillog()[-1500:])
