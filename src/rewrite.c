@@ -93,9 +93,9 @@ base_len(const struct conf *c, const char *local)
 
 /* The table result val (one address, white space around it ignored)
  * applied to in into *out: "@other" replaces the domain only; an address
- * replaces the whole, with ext (the extension the
- * key lacked, or "") appended to its local part. 1, or -1 for a result
- * that is not an address. */
+ * replaces the whole, with ext (the extension the key lacked, or "")
+ * appended to its local part. 1, or -1 for a result that is not an
+ * address (the administrator's error: the mail waits, why says it). */
 static int
 apply_result(const struct addr *in, const char *val, const char *ext,
              struct addr *out, const char *param, char *why, size_t whylen)
