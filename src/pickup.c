@@ -76,6 +76,12 @@ out:
 	return tmp;
 }
 
+static int
+put_content(void *w, const void *p, size_t n)
+{
+	return qfile_put_content(w, p, n);
+}
+
 /* Write the new queue file from the validated private copy, with the
  * envelope and header addresses rewritten for queue entry (rewrite.h).
  * 0; -1 write error (errno); -2 a lookup table could not be read (why):
@@ -109,7 +115,8 @@ rewrite(const struct conf *c, struct qfile_reader *r, const char *incoming,
 			ok = 0, maperr = 1;
 		ok = ok && qfile_put_rcpt(w, addr, rc->orcpt, rc->notify) == 0;
 	}
-	if (ok && (cr = pickup_copy_content(c, r, w, why, whylen)) < 0)
+	if (ok &&
+	    (cr = rewrite_content(c, 0, r, put_content, w, why, whylen)) < 0)
 		ok = 0, maperr = cr == -2;
 	ok = ok && qfile_commit(w, id) == 0;
 	if (!ok && w && w->fd >= 0)

@@ -52,8 +52,7 @@ int rewrite_addr(const struct conf *c, enum rewrite_where where,
  * are copied. Only the addr-spec is replaced: display names, comments,
  * groups and folding stay (a long line is not refolded). A mailbox
  * addr.c refuses is left alone, the others in the field are rewritten.
- * pickup_rewrite.c shows the streaming loop around it (fields up to
- * HEADER_FIELD_MAX; a longer one ends rewriting, the rest passes).
+ * rewrite_content (below) is the streaming loop around it.
  * Returns the length written to out (the field to store or send), or -1
  * when out is too small or the field cannot be parsed — then the caller
  * uses the field unchanged — or when a map could not be read: then
@@ -79,5 +78,17 @@ ssize_t rewrite_header(const struct conf *c, struct rewrite_hdr *st,
  * the message had no Reply-To. Returns the length (0: nothing). */
 ssize_t rewrite_header_end(const struct conf *c, struct rewrite_hdr *st,
                            char *out, size_t outcap);
+
+/* The whole content of r (from its start) passed to emit in pieces,
+ * with the header fields rewritten for queue entry (out 0) or relaying
+ * out (out 1), including rewrite_header_end's fields at the end of the
+ * header. emit returns 0, or -1 to stop (errno kept). Buffers: about
+ * 400 KB, mmap'd for the call. Returns 0; -1 a read error or emit
+ * failed; -2 a lookup table could not be read (why[whylen] says which):
+ * defer the message. The content is canonical (LF line ends); the
+ * caller converts for the wire. */
+typedef int rewrite_emit_fn(void *ctx, const void *p, size_t n);
+int rewrite_content(const struct conf *c, int out, struct qfile_reader *r,
+                    rewrite_emit_fn *emit, void *ctx, char *why, size_t whylen);
 
 #endif

@@ -398,6 +398,109 @@ test_unreadable(void)
 	conf_free(c);
 }
 
+struct sink {
+	char buf[16384];
+	size_t len;
+	int fail_after; /* emit fails once len passes this (0: never) */
+};
+
+static int
+sink_emit(void *ctx, const void *p, size_t n)
+{
+	struct sink *k = ctx;
+
+	if ((k->fail_after && k->len > (size_t)k->fail_after) ||
+	    n > sizeof k->buf - 1 - k->len)
+		return -1;
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	k->buf[k->len] = '\0';
+	return 0;
+}
+
+/* A real queue file holding msg, streamed through rewrite_content. */
+static int
+stream(struct conf *c, int outflag, const char *msg, struct sink *k, char *why,
+       size_t whylen)
+{
+	static struct qfile_writer w;
+	struct qfile_reader r;
+	char id[QFILE_ID_MAX], path[400], where[200];
+	enum qfile_err err;
+	int rc;
+
+	if (qfile_create(&w, dir, 0) < 0 || qfile_put_sender(&w, "a@b.c") < 0 ||
+	    qfile_put_rcpt(&w, "d@e.f", NULL, 0) < 0 ||
+	    qfile_put_content(&w, msg, strlen(msg)) < 0 ||
+	    qfile_commit(&w, id) < 0)
+		return -9;
+	snprintf(path, sizeof path, "%s/%s", dir, id);
+	if (qfile_open(&r, path, 0, &err, where, sizeof where) < 0)
+		return -9;
+	rc = rewrite_content(c, outflag, &r, sink_emit, k, why, whylen);
+	qfile_close(&r);
+	unlink(path);
+	return rc;
+}
+
+static void
+test_stream(void)
+{
+	const char *kv[] = {"smtp_generic_maps", mapspec[2],
+	                    "tinymta_sender_address", "box@isp.example", NULL};
+	struct conf *c = new_conf(kv);
+	static struct sink k;
+	char why[300];
+
+	/* relaying out: From replaced, Reply-To added at the header's end,
+	 * the body untouched (it looks like a header but is not one) */
+	k.len = 0;
+	T_CHECK(stream(c, 1,
+	               "From: Router <root@router.lan>\nTo: joe@router.lan\n"
+	               "\nFrom: root@router.lan\n",
+	               &k, why, sizeof why) == 0,
+	        "stream out");
+	T_STREQ(k.buf,
+	        "From: Router <box@isp.example>\nTo: joe@isp.example\n"
+	        "Reply-To: Router <root@router.lan>\n"
+	        "\nFrom: root@router.lan\n",
+	        "stream out result");
+	/* a message without a body or final line end */
+	k.len = 0;
+	T_CHECK(stream(c, 1, "To: joe@router.lan", &k, why, sizeof why) == 0,
+	        "no line end");
+	T_STREQ(k.buf, "To: joe@isp.example", "no line end result");
+	/* entry: no canonical tables set here, nothing changes */
+	k.len = 0;
+	T_CHECK(stream(c, 0, "From: root@router.lan\n\nx\n", &k, why,
+	               sizeof why) == 0,
+	        "stream entry");
+	T_STREQ(k.buf, "From: root@router.lan\n\nx\n", "entry unchanged");
+	/* emit failing stops the copy with -1 */
+	k.len = 0;
+	k.fail_after = 5;
+	T_CHECK(stream(c, 1, "Subject: a\nSubject: b\n\nbody\n", &k, why,
+	               sizeof why) == -1,
+	        "emit failure");
+	k.fail_after = 0;
+	conf_free(c);
+	/* a table that cannot be read: -2 and why */
+	char spec[300], path[300];
+	const char *kv2[] = {"smtp_generic_maps", spec, NULL};
+	snprintf(spec, sizeof spec, "cdb:%s/bad", dir);
+	snprintf(path, sizeof path, "%s/bad.cdb", dir);
+	FILE *f = fopen(path, "w");
+	fputs("junk", f);
+	fclose(f);
+	c = new_conf(kv2);
+	k.len = 0;
+	T_CHECK(stream(c, 1, "To: a@router.lan\n\n", &k, why, sizeof why) ==
+	                -2 &&
+	            strstr(why, "smtp_generic_maps"),
+	        "stream map error: %s", why);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -427,6 +530,7 @@ main(void)
 	test_headers_entry();
 	test_headers_out();
 	test_unreadable();
+	test_stream();
 	conf_problems_free(ps);
 	return T_DONE();
 }

@@ -1,15 +1,14 @@
 /*
- * pickup_rewrite.c - pickup's copy of a message's content into its new
- * queue file with the header fields rewritten for queue entry
- * (sender_canonical_maps, recipient_canonical_maps, masquerade_domains:
- * Postfix rewrites the headers of locally submitted mail). The content
- * comes from a validated private copy of an UNTRUSTED maildrop file: the
- * header is cut into fields with header.c inside a fixed buffer; a field
- * over HEADER_FIELD_MAX, or one that does not parse, ends the rewriting
- * and the rest is copied as it is.
+ * rewrite_stream.c - a queue file's content passed on with its header
+ * fields rewritten (rewrite_content in rewrite.h): by pickup into the new
+ * queue file (queue entry: Postfix rewrites the headers of locally
+ * submitted mail), by the smtp client onto the wire (relaying out). The
+ * content is UNTRUSTED message text: the header is cut into fields with
+ * header.c inside a fixed buffer; a field over HEADER_FIELD_MAX ends the
+ * rewriting and the rest is passed as it is; a field that does not parse
+ * passes unchanged.
  */
 #include "header.h"
-#include "pickup.h"
 #include "rewrite.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -53,7 +52,7 @@ fill(struct pr *p)
 /* The header, field by field. 0 done (the rest of in[] is the body or
  * text to copy as is), -1 read or write error, -2 map error. */
 static int
-header(const struct conf *c, struct pr *p, struct qfile_writer *w)
+header(const struct conf *c, struct pr *p, rewrite_emit_fn *emit, void *ctx)
 {
 	struct header_field f;
 	size_t pos, errpos;
@@ -73,21 +72,20 @@ header(const struct conf *c, struct pr *p, struct qfile_writer *w)
 		                   p->out, OUT_CAP);
 		if (n < 0 && p->st.map_err)
 			return -2;
-		if (n < 0
-		        ? qfile_put_content(w, p->in + f.start, f.end - f.start)
-		        : qfile_put_content(w, p->out, (size_t)n))
+		if (n < 0 ? emit(ctx, p->in + f.start, f.end - f.start)
+		          : emit(ctx, p->out, (size_t)n))
 			return -1;
 		p->start = f.end;
 	}
 	n = rewrite_header_end(c, &p->st, p->out, OUT_CAP);
-	if (n > 0 && qfile_put_content(w, p->out, (size_t)n) < 0)
+	if (n > 0 && emit(ctx, p->out, (size_t)n) < 0)
 		return -1;
 	return 0;
 }
 
 int
-pickup_copy_content(const struct conf *c, struct qfile_reader *r,
-                    struct qfile_writer *w, char *why, size_t whylen)
+rewrite_content(const struct conf *c, int out, struct qfile_reader *r,
+                rewrite_emit_fn *emit, void *ctx, char *why, size_t whylen)
 {
 	struct pr *p = mem_big_alloc(sizeof *p);
 	ssize_t n = 0;
@@ -96,22 +94,22 @@ pickup_copy_content(const struct conf *c, struct qfile_reader *r,
 	why[0] = '\0';
 	if (!p || !(p->in = mem_big_alloc(IN_CAP)) ||
 	    !(p->out = mem_big_alloc(OUT_CAP)))
-		goto out;
+		goto done;
 	p->r = r;
-	rewrite_hdr_init(&p->st, 0);
+	rewrite_hdr_init(&p->st, out);
 	qfile_content_rewind(r);
-	rc = header(c, p, w);
+	rc = header(c, p, emit, ctx);
 	if (rc == -2)
 		str_copy(why, whylen, p->st.why);
-	if (rc == 0 &&
-	    qfile_put_content(w, p->in + p->start, p->len - p->start) < 0)
+	if (rc == 0 && p->len > p->start &&
+	    emit(ctx, p->in + p->start, p->len - p->start) < 0)
 		rc = -1;
 	while (rc == 0 && (n = qfile_content_read(r, p->in, IN_CAP)) > 0)
-		if (qfile_put_content(w, p->in, (size_t)n) < 0)
+		if (emit(ctx, p->in, (size_t)n) < 0)
 			rc = -1;
 	if (rc == 0 && n < 0)
 		rc = -1;
-out:
+done:
 	if (p) {
 		mem_big_free(p->in, IN_CAP);
 		mem_big_free(p->out, OUT_CAP);
