@@ -83,7 +83,8 @@ ssize_t rewrite_header_end(const struct conf *c, struct rewrite_hdr *st,
  * with the header fields rewritten for queue entry (out 0) or relaying
  * out (out 1), including rewrite_header_end's fields at the end of the
  * header. emit returns 0, or -1 to stop (errno kept). Buffers: about
- * 400 KB, mmap'd for the call. Returns 0; -1 a read error or emit
+ * 400 KB, mmap'd for the call; none when no parameter that rewrites
+ * headers is set (a plain copy then). Returns 0; -1 a read error or emit
  * failed; -2 a lookup table could not be read (why[whylen] says which):
  * defer the message. The content is canonical (LF line ends); the
  * caller converts for the wire. */

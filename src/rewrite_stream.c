@@ -83,15 +83,51 @@ header(const struct conf *c, struct pr *p, rewrite_emit_fn *emit, void *ctx)
 	return 0;
 }
 
+/* 1 when a parameter that rewrites header fields is set for out. */
+static int
+needed(const struct conf *c, int out)
+{
+	static const char *const entry[] = {"sender_canonical_maps",
+	                                    "recipient_canonical_maps",
+	                                    "masquerade_domains", NULL};
+	static const char *const relay[] = {"smtp_generic_maps",
+	                                    "tinymta_sender_address", NULL};
+
+	for (const char *const *n = out ? relay : entry; *n; n++) {
+		const char *v = conf_get(c, *n);
+
+		if (v && *v)
+			return 1;
+	}
+	return 0;
+}
+
+/* Nothing to rewrite: a plain copy, without the big buffers. */
+static int
+copy_plain(struct qfile_reader *r, rewrite_emit_fn *emit, void *ctx)
+{
+	char buf[4096];
+	ssize_t n;
+
+	qfile_content_rewind(r);
+	while ((n = qfile_content_read(r, buf, sizeof buf)) > 0)
+		if (emit(ctx, buf, (size_t)n) < 0)
+			return -1;
+	return n < 0 ? -1 : 0;
+}
+
 int
 rewrite_content(const struct conf *c, int out, struct qfile_reader *r,
                 rewrite_emit_fn *emit, void *ctx, char *why, size_t whylen)
 {
-	struct pr *p = mem_big_alloc(sizeof *p);
+	struct pr *p = NULL;
 	ssize_t n = 0;
 	int rc = -1;
 
 	why[0] = '\0';
+	if (!needed(c, out))
+		return copy_plain(r, emit, ctx);
+	p = mem_big_alloc(sizeof *p);
 	if (!p || !(p->in = mem_big_alloc(IN_CAP)) ||
 	    !(p->out = mem_big_alloc(OUT_CAP)))
 		goto done;
