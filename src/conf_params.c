@@ -93,6 +93,8 @@ const struct conf_param conf_params[] = {
       "lookup tables rewriting addresses in mail sent out by smtp"),
     L("masquerade_domains", "", NULL, 0, NULL,
       "domains whose subdomains are stripped from addresses"),
+    L("masquerade_exceptions", "", NULL, 0, NULL,
+      "user names that masquerade_domains leaves alone (root)"),
     M("local_recipient_maps", "unix:passwd.byname $alias_maps", DIFFERS,
       "proxy:unix:passwd.byname $alias_maps",
       "tables of known local users; empty: accept any local name"),

@@ -342,6 +342,8 @@ struct clean {
 	char *out;
 	size_t n;
 	int prev_word; /* the last token was an atom, quoted string, literal */
+	const char *v; /* the value the tokens come from */
+	size_t first, last; /* span of the tokens in v (first NONE: none) */
 };
 
 static enum header_err
@@ -351,6 +353,9 @@ clean_emit(struct clean *c, const char *p, size_t n, int word)
 		return HEADER_ERR_PHRASE;
 	if (c->n + n > HEADER_ADDR_MAX)
 		return HEADER_ERR_ADDR_LONG;
+	if (c->first == NONE)
+		c->first = (size_t)(p - c->v);
+	c->last = (size_t)(p - c->v) + n;
 	memcpy(c->out + c->n, p, n);
 	c->n += n;
 	c->prev_word = word;
@@ -446,7 +451,7 @@ static enum header_err
 elem_mailbox(const char *v, const struct elem *el, struct header_addr *a,
              size_t *errpos)
 {
-	struct clean c = {a->addr, 0, 0};
+	struct clean c = {a->addr, 0, 0, v, NONE, 0};
 	size_t from = el->start, to = el->end, r;
 	enum header_err e;
 
@@ -467,6 +472,10 @@ elem_mailbox(const char *v, const struct elem *el, struct header_addr *a,
 		return HEADER_ERR_SYNTAX;
 	memmove(c.out, c.out + r, c.n - r);
 	a->addr_len = c.n - r;
+	a->spec_off = el->lt != NONE ? el->lt + 1 : c.first;
+	a->spec_len = el->lt != NONE    ? el->gt - el->lt - 1
+	              : c.first != NONE ? c.last - c.first
+	                                : 0;
 	a->addr[a->addr_len] = '\0';
 	if (a->addr_len == 0 && el->lt != NONE) {
 		*errpos = el->lt;

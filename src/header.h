@@ -88,6 +88,11 @@ int header_name_is(const char *buf, const struct header_field *f,
 struct header_addr {
 	char addr[HEADER_ADDR_MAX + 1]; /* addr-spec, CFWS removed */
 	size_t addr_len;
+	/* Where the addr-spec stands in the value, raw: inside the angle
+	 * brackets, or from its first token to its last (comments around it
+	 * excluded); replacing this span rewrites the address and keeps
+	 * display name and comments. */
+	size_t spec_off, spec_len;
 	size_t name_off, name_len;   /* display name, raw, trimmed; 0 length
 	                                when none */
 	size_t group_off, group_len; /* the group it is in (raw name) */

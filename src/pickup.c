@@ -14,6 +14,7 @@
 #include "qfile.h"
 #include "qfile_check.h"
 #include "queue.h"
+#include "rewrite.h"
 #include "role.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -75,17 +76,26 @@ out:
 	return tmp;
 }
 
-/* Write the new queue file from the validated private copy. */
 static int
-rewrite(struct qfile_reader *r, const char *incoming, uid_t uid,
-        char id[QFILE_ID_MAX])
+put_content(void *w, const void *p, size_t n)
+{
+	return qfile_put_content(w, p, n);
+}
+
+/* Write the new queue file from the validated private copy, with the
+ * envelope and header addresses rewritten for queue entry (rewrite.h).
+ * 0; -1 write error (errno); -2 a lookup table could not be read (why):
+ * the maildrop file stays for the next round. */
+static int
+rewrite(const struct conf *c, struct qfile_reader *r, const char *incoming,
+        uid_t uid, char id[QFILE_ID_MAX], char *why, size_t whylen)
 {
 	struct qfile_writer *w = mem_big_alloc(sizeof *w);
 	struct qfile_rcpt *rc = malloc(sizeof *rc);
 	char name[QFILE_ATTR_NAME_MAX + 1], value[QFILE_ATTR_MAX + 1], num[24];
-	unsigned char buf[4096];
-	ssize_t n = 0;
+	char addr[QFILE_ADDR_MAX + 1];
 	int ok = w && rc && qfile_create(w, incoming, r->info.flags) == 0;
+	int maperr = 0, cr = 0;
 
 	for (size_t i = 0; ok && i < r->info.nattr; i++)
 		ok = qfile_attr(r, i, name, sizeof name, value, sizeof value) ==
@@ -93,20 +103,27 @@ rewrite(struct qfile_reader *r, const char *incoming, uid_t uid,
 		     (strcmp(name, "uid") == 0 ||
 		      qfile_put_attr(w, name, value) == 0);
 	snprintf(num, sizeof num, "%lu", (unsigned long)uid);
-	ok = ok && qfile_put_attr(w, "uid", num) == 0 &&
-	     qfile_put_sender(w, r->info.sender) == 0;
-	for (size_t i = 0; ok && i < r->info.nrcpt; i++)
-		ok = qfile_rcpt(r, i, rc) == 0 &&
-		     qfile_put_rcpt(w, rc->addr, rc->orcpt, rc->notify) == 0;
-	qfile_content_rewind(r);
-	while (ok && (n = qfile_content_read(r, buf, sizeof buf)) > 0)
-		ok = qfile_put_content(w, buf, (size_t)n) == 0;
-	ok = ok && n == 0 && qfile_commit(w, id) == 0;
+	ok = ok && qfile_put_attr(w, "uid", num) == 0;
+	if (ok && rewrite_addr(c, RW_ENTRY_SENDER, r->info.sender, addr,
+	                       sizeof addr, why, whylen) < 0)
+		ok = 0, maperr = 1;
+	ok = ok && qfile_put_sender(w, addr) == 0;
+	for (size_t i = 0; ok && i < r->info.nrcpt; i++) {
+		ok = qfile_rcpt(r, i, rc) == 0;
+		if (ok && rewrite_addr(c, RW_ENTRY_RCPT, rc->addr, addr,
+		                       sizeof addr, why, whylen) < 0)
+			ok = 0, maperr = 1;
+		ok = ok && qfile_put_rcpt(w, addr, rc->orcpt, rc->notify) == 0;
+	}
+	if (ok &&
+	    (cr = rewrite_content(c, 0, r, put_content, w, why, whylen)) < 0)
+		ok = 0, maperr = cr == -2;
+	ok = ok && qfile_commit(w, id) == 0;
 	if (!ok && w && w->fd >= 0)
 		qfile_abort(w);
 	mem_big_free(w, sizeof *w);
 	free(rc);
-	return ok ? 0 : -1;
+	return ok ? 0 : maperr ? -2 : -1;
 }
 
 static void
@@ -159,14 +176,22 @@ pickup_file(struct pickup *p, const char *id)
 		          qfile_strerror(err));
 		return -1;
 	}
-	if (rewrite(&r, incoming, st.st_uid, newid) < 0) {
+	switch (rewrite(p->conf, &r, incoming, st.st_uid, newid, where,
+	                sizeof where)) {
+	case -2:
+		log_warn("%s: uid=%lu: left in maildrop for the next pickup: "
+		         "%s",
+		         id, (unsigned long)st.st_uid, where);
+		qfile_close(&r);
+		return -1;
+	case -1:
 		log_warn("%s: cannot write queue file in %s: %s", id, incoming,
 		         strerror(errno));
 		qfile_close(&r);
 		return -1;
 	}
 	log_info("%s: uid=%lu from=<%s>", newid, (unsigned long)st.st_uid,
-	         r.info.sender);
+	         r.info.sender); /* as submitted; the file holds it rewritten */
 	qfile_close(&r);
 	if (unlink(p->path) < 0)
 		log_error("%s: cannot remove %s: %s", newid, p->path,
@@ -249,6 +274,7 @@ tinymta_pickup_main(int argc, char **argv)
 		struct pollfd fds[2] = {{wake, POLLIN, 0}, {3, POLLIN, 0}};
 
 		drain(wake);
+		p->conf = role.conf; /* a reload may have replaced it */
 		if (scan(p) > 0)
 			ipc_send(3, IPC_WAKEUP, NULL, 0, NULL, 0);
 		if (poll(fds, 2, PICKUP_RESCAN_MS) < 0 && errno != EINTR)

@@ -7,6 +7,7 @@
  */
 #include "resolve.h"
 #include "sasl.h"
+#include "rewrite.h"
 #include "smtpd.h"
 #include "smtpd_relay.h"
 #include "util/clock.h"
@@ -161,8 +162,25 @@ check_mail(struct smtpd *s, const struct smtp_cmd *c)
 	return sasl_sender_check(s, &c->path);
 }
 
+/* Envelope addresses as stored: canonical maps and masquerading
+ * (rewrite.h); sendmail -bs files go through pickup, which does it. 0, or
+ * -1 when a lookup table could not be read (logged). */
 static int
-put_envelope(struct smtpd *s)
+entry_rewrite(struct smtpd *s, enum rewrite_where w, const char *in, char *out,
+              size_t cap)
+{
+	char why[QFILE_REASON_MAX];
+
+	if (s->flags & SMTPD_F_LOCAL)
+		return str_copy(out, cap, in) < 0 ? -1 : 0;
+	if (rewrite_addr(s->conf, w, in, out, cap, why, sizeof why) >= 0)
+		return 0;
+	log_warn("%s: %s", s->qid[0] ? s->qid : "NOQUEUE", why);
+	return -1;
+}
+
+static int
+put_envelope(struct smtpd *s, const char *sender)
 {
 	static const char *const bodies[] = {NULL, "7bit", "8bitmime"};
 	char helo[SMTPD_HELO_MAX + 1], uid[24];
@@ -180,7 +198,7 @@ put_envelope(struct smtpd *s)
 		r |= qfile_put_attr(s->w, "body", bodies[s->body]);
 	if (s->smtputf8)
 		r |= qfile_put_attr(s->w, "smtputf8", "yes");
-	r |= qfile_put_sender(s->w, s->sender);
+	r |= qfile_put_sender(s->w, sender);
 	return r ? -1 : 0;
 }
 
@@ -192,6 +210,13 @@ open_file(struct smtpd *s)
 	char dir[QUEUE_PATH_MAX];
 	const char *q = s->flags & SMTPD_F_LOCAL ? "maildrop" : "incoming";
 	uint32_t fl = clock_is_set() ? 0 : QFILE_FLAG_CLOCK_UNSET;
+	char sender[ADDR_TEXT_MAX];
+
+	if (entry_rewrite(s, RW_ENTRY_SENDER, s->sender, sender,
+	                  sizeof sender) < 0) {
+		smtpd_reply(s, "451 4.3.0 Error: temporary lookup failure");
+		return -1;
+	}
 
 	s->w = malloc(sizeof *s->w); /* fixed size: not sized by the peer */
 	if (!s->w || queue_path(dir, sizeof dir, s->qdir, q, NULL) < 0 ||
@@ -204,7 +229,7 @@ open_file(struct smtpd *s)
 		return -1;
 	}
 	str_copy(s->qid, sizeof s->qid, s->w->id);
-	if (put_envelope(s) < 0) {
+	if (put_envelope(s, sender) < 0) {
 		log_error("%s: queue file write error: %s", s->qid,
 		          strerror(errno));
 		qfile_abort(s->w);
@@ -250,13 +275,20 @@ reject_rcpt(struct smtpd *s, const char *rcpt, const char *code,
 	smtpd_reply(s, "%s", reply);
 }
 
-/* 1 when resolve says every destination is an unknown user (5.1.1). */
+/* 1 when resolve says every destination is an unknown user (5.1.1). A
+ * recipient that recipient_canonical_maps rewrites is known (Postfix);
+ * a table error is do_rcpt's to answer. */
 static int
 unknown_user(struct smtpd *s, const char *rcpt)
 {
-	struct resolved *r = malloc(RESOLVE_MAX * sizeof *r);
+	struct resolved *r;
 	size_t n = 0, bounced = 0;
+	char alt[ADDR_TEXT_MAX];
 
+	if (rewrite_addr(s->conf, RW_ENTRY_RCPT, rcpt, alt, sizeof alt, NULL,
+	                 0) != 0)
+		return 0;
+	r = malloc(RESOLVE_MAX * sizeof *r);
 	if (!r)
 		return 0; /* accept: qmgr decides */
 	if (resolve_rcpt(s->conf, rcpt, r, RESOLVE_MAX, &n) == 0)
@@ -275,7 +307,9 @@ rcpt_policy(struct smtpd *s, const struct addr *a, const char *rcpt)
 	char bad[64] = "";
 	int err = 0;
 	enum relay_dest d = smtpd_relay_dest(s->conf, a, &err);
+	/* tested now: conf_get's value lives until the next conf_* call */
 	const char *lrm = conf_get(s->conf, "local_recipient_maps");
+	int local_check = lrm && *lrm;
 
 	switch (smtpd_relay_check(conf_get(s->conf, "smtpd_relay_restrictions"),
 	                          &cl, d != RELAY_DEST_OTHER, bad,
@@ -299,7 +333,7 @@ rcpt_policy(struct smtpd *s, const struct addr *a, const char *rcpt)
 		return -1;
 	}
 	if (a->domain[0] &&
-	    ((d == RELAY_DEST_LOCAL && lrm && *lrm) ||
+	    ((d == RELAY_DEST_LOCAL && local_check) ||
 	     d == RELAY_DEST_VIRTUAL) &&
 	    unknown_user(s, rcpt)) {
 		reject_rcpt(s, rcpt, "550 5.1.1",
@@ -327,7 +361,7 @@ check_rcpt(struct smtpd *s, const struct smtp_cmd *c)
 static void
 do_rcpt(struct smtpd *s, const struct smtp_cmd *c)
 {
-	char rcpt[ADDR_TEXT_MAX];
+	char rcpt[ADDR_TEXT_MAX], orig[ADDR_TEXT_MAX];
 	struct addr a = c->path;
 
 	if (a.domain[0] == '\0') { /* <Postmaster> */
@@ -338,7 +372,11 @@ do_rcpt(struct smtpd *s, const struct smtp_cmd *c)
 	addr_format(&c->path, rcpt, sizeof rcpt);
 	if (rcpt_policy(s, &c->path, rcpt) < 0)
 		return;
-	addr_format(&a, rcpt, sizeof rcpt);
+	addr_format(&a, orig, sizeof orig);
+	if (entry_rewrite(s, RW_ENTRY_RCPT, orig, rcpt, sizeof rcpt) < 0) {
+		reject_rcpt(s, orig, "451 4.3.0", "Temporary lookup failure");
+		return;
+	}
 	if (!s->w && open_file(s) < 0)
 		return;
 	if (qfile_put_rcpt(s->w, rcpt, NULL, 0) < 0) {

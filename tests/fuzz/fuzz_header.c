@@ -30,6 +30,7 @@ walk(const char *v, size_t len)
 		CHECK(a.addr_len > 0 && a.addr_len <= HEADER_ADDR_MAX);
 		CHECK(strlen(a.addr) == a.addr_len);
 		CHECK(a.name_off + a.name_len <= len);
+		CHECK(a.spec_len > 0 && a.spec_off + a.spec_len <= len);
 		CHECK(!a.in_group || a.group_off + a.group_len <= len);
 		CHECK(it.pos > last || it.pos == len);
 		last = it.pos;

@@ -425,6 +425,39 @@ test_hostile(void)
 	free(s);
 }
 
+/* spec_off/spec_len: the raw addr-spec in the value, for rewriting. */
+static void
+test_spec_span(void)
+{
+	static const struct {
+		const char *in;
+		const char *spans; /* the spans, joined by '|' */
+	} cases[] = {
+	    {"a@b", "a@b"},
+	    {" Name <x@y> , (c) p@q (d)", "x@y|p@q"},
+	    {"\"A, B\" <@r1,@r2:s@t>", "@r1,@r2:s@t"},
+	    {"g: a @ b (c), <d\n @e>;", "a @ b|d\n @e"},
+	    {"(only) \"q u\"@x.y", "\"q u\"@x.y"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct header_addr_iter it = {0};
+		struct header_addr a;
+		char got[200] = "";
+		size_t epos, len = strlen(cases[i].in), o = 0;
+
+		while (header_addr_next(cases[i].in, len, &it, &a, &epos) ==
+		       HEADER_OK) {
+			if (o)
+				got[o++] = '|';
+			memcpy(got + o, cases[i].in + a.spec_off, a.spec_len);
+			o += a.spec_len;
+			got[o] = '\0';
+		}
+		T_STREQ(got, cases[i].spans, cases[i].in);
+	}
+}
+
 int
 main(void)
 {
@@ -437,5 +470,6 @@ main(void)
 	test_addr_limits();
 	test_misc();
 	test_hostile();
+	test_spec_span();
 	return T_DONE();
 }
