@@ -100,9 +100,10 @@ parse(int argc, char **argv, struct opts *o)
 			usage(stdout);
 			exit(0);
 		default:
-			log_error("%s option -%c", optopt && strchr("scbr", optopt)
-			                               ? "missing value for"
-			                               : "unknown",
+			log_error("%s option -%c",
+			          optopt && strchr("scbr", optopt)
+			              ? "missing value for"
+			              : "unknown",
 			          optopt);
 			usage(stderr);
 			return SM_EX_USAGE;
@@ -116,26 +117,33 @@ static int
 user_mailbox(char *out, size_t cap, char *user, size_t ucap)
 {
 	struct passwd *pw = getpwuid(getuid());
-	struct conf_problems *ps = conf_problems_new();
-	struct conf *c = conf_new(NULL);
+	struct conf_problems *ps;
+	struct conf *c;
 	const char *hm;
 	int n = 0, rc = 0;
 
-	if (!pw)
-		log_fatal(SM_EX_NOUSER, "no login name for user ID %lu",
+	if (!pw) {
+		log_error("no login name for user ID %lu",
 		          (unsigned long)getuid());
+		return SM_EX_NOUSER;
+	}
 	str_copy(user, ucap, pw->pw_name);
-	if (!ps || !c)
-		log_fatal(SM_EX_CONFIG, "cannot use configuration directory");
-	if (conf_load(c, ps) < 0) {
-		conf_problems_print(ps, stderr, "mail");
-		log_fatal(SM_EX_CONFIG, "configuration error");
+	ps = conf_problems_new();
+	c = conf_new(NULL);
+	if (!ps || !c || conf_load(c, ps) < 0) {
+		if (ps)
+			conf_problems_print(ps, stderr, "mail");
+		log_error("configuration error");
+		conf_free(c);
+		conf_problems_free(ps);
+		return SM_EX_CONFIG;
 	}
 	hm = conf_get(c, "home_mailbox");
 	if (hm[0] && hm[strlen(hm) - 1] == '/') {
-		log_error("home_mailbox = %s is a Maildir: this mail reads mbox "
-		          "files only (use POP3, or mail -f FILE)",
-		          hm);
+		log_error(
+		    "home_mailbox = %s is a Maildir: this mail reads mbox "
+		    "files only (use POP3, or mail -f FILE)",
+		    hm);
 		rc = SM_EX_CONFIG;
 	} else if (hm[0])
 		n = snprintf(out, cap, "%s/%s", pw->pw_dir, hm);
@@ -154,22 +162,25 @@ user_mailbox(char *out, size_t cap, char *user, size_t ucap)
 static int
 read_mail(const struct opts *o, int nargs, char **args)
 {
-	struct mail_box *b = calloc(1, sizeof *b);
+	struct mail_box *b;
 	char path[MBOX_PATH_MAX], user[SM_NAME_MAX];
 	const char *home = getenv("HOME");
 	int rc;
 
-	if (!b)
-		log_fatal(SM_EX_TEMPFAIL, "out of memory");
 	if (nargs > 1 || (nargs == 1 && !o->file)) {
 		usage(stderr);
 		return SM_EX_USAGE;
 	}
+	b = calloc(1, sizeof *b);
+	if (!b) {
+		log_error("out of memory");
+		return SM_EX_TEMPFAIL;
+	}
 	if (o->file && nargs == 1)
 		rc = str_copy(path, sizeof path, args[0]) < 0 ? SM_EX_USAGE : 0;
 	else if (o->file)
-		rc = snprintf(path, sizeof path, "%s/mbox", home ? home : ".") >=
-		             (int)sizeof path
+		rc = snprintf(path, sizeof path, "%s/mbox",
+		              home ? home : ".") >= (int)sizeof path
 		         ? SM_EX_USAGE
 		         : 0;
 	else
@@ -209,7 +220,8 @@ applet_mail_main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (o.file || o.headers || argc == 0) {
-		if (o.send.subject || o.send.ncc || o.send.nbcc || o.send.from) {
+		if (o.send.subject || o.send.ncc || o.send.nbcc ||
+		    o.send.from) {
 			log_error("-s, -c, -b and -r need a recipient");
 			usage(stderr);
 			return SM_EX_USAGE;

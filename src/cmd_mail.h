@@ -16,10 +16,11 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define MAIL_MSG_MAX 20000  /* messages indexed (40 bytes each); beyond:
-                               a warning, the rest kept as it is */
-#define MAIL_LINE_MAX 1024  /* one command line */
-#define MAIL_HDR_SCAN 16384 /* header bytes read for a summary or reply */
+#define MAIL_MSG_MAX                                                           \
+	20000                  /* messages indexed (40 bytes each); beyond:    \
+	                          a warning, the rest kept as it is */
+#define MAIL_LINE_MAX 1024     /* one command line */
+#define MAIL_HDR_SCAN 16384    /* header bytes read for a summary or reply */
 #define MAIL_FROMLINE_MAX 1024 /* bytes of a From_ line looked at */
 #define MAIL_COLS 80           /* a serial console */
 #define MAIL_SCREEN 20         /* summary lines per `h` page */
@@ -108,8 +109,8 @@ int mail_is_from_line(const char *p, size_t n);
 typedef void (*mail_put_fn)(void *ctx, const char *p, size_t n);
 
 struct mail_unesc {
-	int bol;      /* at the start of a line */
-	size_t gt;    /* '>' held at the start of the line */
+	int bol;       /* at the start of a line */
+	size_t gt;     /* '>' held at the start of the line */
 	unsigned from; /* bytes of "From " matched after them */
 };
 
@@ -140,9 +141,9 @@ void mail_summary_parse(const char *fl, size_t fln, const char *h, size_t hn,
  * ">N   3 from                 Nov 29 16:45   12/345  subject"
  * cur: '>' for the current message; status: 'N' new, 'R' read in this
  * session, 'D' deleted, ' ' old. out[cap] is always terminated. */
-void mail_summary_line(char *out, size_t cap, int cur, char status,
-                       size_t num, const struct mail_summary *s,
-                       uint32_t lines, uint64_t size, size_t cols);
+void mail_summary_line(char *out, size_t cap, int cur, char status, size_t num,
+                       const struct mail_summary *s, uint32_t lines,
+                       uint64_t size, size_t cols);
 
 /* PURE: copy src[0..n) into dst[cap] as one printable line: folding and
  * runs of white space become one space, other control and 8-bit bytes
@@ -156,9 +157,9 @@ void mail_unfold(char *dst, size_t cap, const char *src, size_t n);
 struct mail_box {
 	char path[MBOX_PATH_MAX];
 	int fd;
-	int rdonly;    /* opened read-only: no deletions */
-	int system;    /* the user's own mailbox (missing = no mail) */
-	dev_t dev;     /* the file we indexed */
+	int rdonly; /* opened read-only: no deletions */
+	int system; /* the user's own mailbox (missing = no mail) */
+	dev_t dev;  /* the file we indexed */
 	ino_t ino;
 	uint64_t size; /* its size when indexed */
 	struct mail_index ix;
@@ -181,8 +182,7 @@ int mail_box_head(struct mail_box *b, size_t i, char *fl, size_t flcap,
 int mail_box_summary(struct mail_box *b, size_t i, struct mail_summary *s);
 /* Append message i to file in mbox format (locked like a mailbox). 0,
  * or -1 after saying why; *created set when the file is new. */
-int mail_box_save(struct mail_box *b, size_t i, const char *file,
-                  int *created);
+int mail_box_save(struct mail_box *b, size_t i, const char *file, int *created);
 /* Apply the deletions: rewrite the file under the locks delivery uses
  * (new file, fsync, rename), keeping every other byte, including mail
  * delivered since the index was made. 0, or an exit code after saying
@@ -216,8 +216,8 @@ int mail_send_main(const struct mail_send *m, int nto, char **to);
  * its length, or -1 when the message names nobody to reply to. The To
  * text goes to to[tocap], the subject to subj[scap] (for display). */
 int mail_reply_header(const char *fl, size_t fln, const char *h, size_t hn,
-                      char *out, size_t cap, char *to, size_t tocap,
-                      char *subj, size_t scap);
+                      char *out, size_t cap, char *to, size_t tocap, char *subj,
+                      size_t scap);
 /* Submit a message with header hdr[0..hlen) and the body in fd (read from
  * its start) in a child process; its exit code. */
 int mail_submit_child(const char *hdr, size_t hlen, int fd);

@@ -29,8 +29,8 @@ pread_full(int fd, void *buf, size_t n, uint64_t off)
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got,
-		                  (off_t)(off + got));
+		ssize_t r =
+		    pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -247,8 +247,8 @@ out_put(void *ctx, const char *p, size_t n)
 
 /* Copy [from, to) of the file through put (unescaped when u is set). */
 static int
-copy_range(struct mail_box *b, uint64_t from, uint64_t to,
-           struct mail_unesc *u, mail_put_fn put, void *ctx)
+copy_range(struct mail_box *b, uint64_t from, uint64_t to, struct mail_unesc *u,
+           mail_put_fn put, void *ctx)
 {
 	while (from < to) {
 		size_t want = to - from < sizeof b->buf ? (size_t)(to - from)
@@ -288,8 +288,8 @@ mail_box_print(struct mail_box *b, size_t i, FILE *f, int filter)
 }
 
 int
-mail_box_head(struct mail_box *b, size_t i, char *fl, size_t flcap,
-              size_t *fln, char *h, size_t hcap, size_t *hn)
+mail_box_head(struct mail_box *b, size_t i, char *fl, size_t flcap, size_t *fln,
+              char *h, size_t hcap, size_t *hn)
 {
 	const struct mail_msg *m = &b->ix.v[i];
 	uint64_t n = m->hdr - m->start;
@@ -370,8 +370,8 @@ put_record(struct mail_box *b, size_t i, struct wr *w, off_t size)
 		wr_put(w, "\n", 1);
 	if (copy_range(b, m->start, m->cend, NULL, wr_put, w) < 0 && !w->err)
 		w->err = EIO;
-	if (m->cend > m->start &&
-	    pread_full(b->fd, &c, 1, m->cend - 1) == 1 && c != '\n')
+	if (m->cend > m->start && pread_full(b->fd, &c, 1, m->cend - 1) == 1 &&
+	    c != '\n')
 		wr_put(w, "\n", 1);
 	wr_put(w, "\n", 1);
 }
@@ -384,7 +384,8 @@ open_save(const char *file, int *created)
 
 	*created = fd >= 0;
 	if (fd < 0 && errno == EEXIST)
-		fd = io_open(file, O_RDWR | O_APPEND | O_NOCTTY | O_NONBLOCK, 0);
+		fd =
+		    io_open(file, O_RDWR | O_APPEND | O_NOCTTY | O_NONBLOCK, 0);
 	return fd;
 }
 

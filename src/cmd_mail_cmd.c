@@ -33,11 +33,11 @@ struct rd {
 struct sess {
 	struct mail_box *b;
 	struct rd in;
-	size_t cur;          /* the current message, 0-based */
-	int touched;         /* cur was printed or chosen by the user */
-	int tty_out;         /* stdout is a terminal: filter control bytes */
-	size_t last_deleted; /* for `u` without a number; SIZE_MAX: none */
-	int quit;            /* 1 q (apply), 2 x (discard) */
+	size_t cur;            /* the current message, 0-based */
+	int touched;           /* cur was printed or chosen by the user */
+	int tty_out;           /* stdout is a terminal: filter control bytes */
+	size_t last_deleted;   /* for `u` without a number; SIZE_MAX: none */
+	int quit;              /* 1 q (apply), 2 x (discard) */
 	const char *save_file; /* `s`: the target, and how it went */
 	int save_new, save_failed;
 	char line[MAIL_LINE_MAX];
@@ -419,8 +419,9 @@ read_body(struct sess *s, int fd)
 	int eol, bol = 1, r;
 
 	while ((r = rd_piece(&s->in, &p, &n, &eol)) > 0) {
-		if (bol && eol && ((n == 2 && p[0] == '.') ||
-		                   (n == 3 && p[0] == '.' && p[1] == '\r')))
+		if (bol && eol &&
+		    ((n == 2 && p[0] == '.') ||
+		     (n == 3 && p[0] == '.' && p[1] == '\r')))
 			return 0;
 		if (io_write_all(fd, p, n) < 0)
 			return -1;
@@ -458,8 +459,8 @@ reply_one(struct sess *s, size_t i)
 	size_t fln, hn;
 	int len, fd, rc;
 
-	if (mail_box_head(s->b, i, s->b->fl, sizeof s->b->fl, &fln,
-	                  s->b->hbuf, sizeof s->b->hbuf, &hn) < 0)
+	if (mail_box_head(s->b, i, s->b->fl, sizeof s->b->fl, &fln, s->b->hbuf,
+	                  sizeof s->b->hbuf, &hn) < 0)
 		return;
 	len = mail_reply_header(s->b->fl, fln, s->b->hbuf, hn, hdr, sizeof hdr,
 	                        to, sizeof to, subj, sizeof subj);
@@ -544,20 +545,20 @@ static const struct cmd {
 	const char *name;
 	void (*fn)(struct sess *, char *);
 } cmds[] = {
-    {"p", cmd_print},       {"print", cmd_print},
-    {"t", cmd_print},       {"type", cmd_print},
-    {"h", cmd_headers},     {"headers", cmd_headers},
-    {"n", cmd_next},        {"next", cmd_next},
-    {"+", cmd_next},        {"-", cmd_prev},
-    {"d", cmd_delete},      {"delete", cmd_delete},
-    {"u", cmd_undelete},    {"undelete", cmd_undelete},
-    {"s", cmd_save},        {"save", cmd_save},
-    {"r", cmd_reply},       {"reply", cmd_reply},
-    {"R", cmd_reply},       {"Reply", cmd_reply},
-    {"q", cmd_quit},        {"quit", cmd_quit},
-    {"x", cmd_exit},        {"ex", cmd_exit},
-    {"exit", cmd_exit},     {"xit", cmd_exit},
-    {"?", cmd_help},        {"help", cmd_help},
+    {"p", cmd_print},    {"print", cmd_print},
+    {"t", cmd_print},    {"type", cmd_print},
+    {"h", cmd_headers},  {"headers", cmd_headers},
+    {"n", cmd_next},     {"next", cmd_next},
+    {"+", cmd_next},     {"-", cmd_prev},
+    {"d", cmd_delete},   {"delete", cmd_delete},
+    {"u", cmd_undelete}, {"undelete", cmd_undelete},
+    {"s", cmd_save},     {"save", cmd_save},
+    {"r", cmd_reply},    {"reply", cmd_reply},
+    {"R", cmd_reply},    {"Reply", cmd_reply},
+    {"q", cmd_quit},     {"quit", cmd_quit},
+    {"x", cmd_exit},     {"ex", cmd_exit},
+    {"exit", cmd_exit},  {"xit", cmd_exit},
+    {"?", cmd_help},     {"help", cmd_help},
 };
 
 static void
@@ -577,7 +578,8 @@ run_line(struct sess *s, char *line)
 		cmd_print(s, p);
 		return;
 	}
-	n = (*p == '+' || *p == '-' || *p == '?') ? 1 : strcspn(p, " \t0123456789");
+	n = (*p == '+' || *p == '-' || *p == '?') ? 1
+	                                          : strcspn(p, " \t0123456789");
 	args = p + n;
 	while (*args == ' ' || *args == '\t')
 		args++;
@@ -587,8 +589,8 @@ run_line(struct sess *s, char *line)
 				cmds[i].fn(s, args);
 				return;
 			}
-	printf("Unknown command: \"%.*s\" (? for help)\n",
-	       n > 40 ? 40 : (int)n, p);
+	printf("Unknown command: \"%.*s\" (? for help)\n", n > 40 ? 40 : (int)n,
+	       p);
 }
 
 /* The first message not read before, else the first one. */
@@ -619,8 +621,10 @@ mail_read_main(struct mail_box *b, int mode)
 	struct sess *s = calloc(1, sizeof *s);
 	int r, rc = 0;
 
-	if (!s)
-		log_fatal(SM_EX_TEMPFAIL, "out of memory");
+	if (!s) {
+		log_error("out of memory");
+		return SM_EX_TEMPFAIL;
+	}
 	s->b = b;
 	s->in.fd = 0;
 	s->in.tty = isatty(0);

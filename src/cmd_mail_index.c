@@ -244,8 +244,8 @@ release(struct mail_unesc *u, mail_put_fn put, void *ctx)
 }
 
 void
-mail_unesc_feed(struct mail_unesc *u, const char *p, size_t n,
-                mail_put_fn put, void *ctx)
+mail_unesc_feed(struct mail_unesc *u, const char *p, size_t n, mail_put_fn put,
+                void *ctx)
 {
 	size_t i = 0;
 
@@ -349,14 +349,17 @@ fromline_date(const char *fl, size_t n, char *out, size_t cap)
 	for (size_t i = 5; i + 24 <= n; i++) {
 		const char *d = fl + i;
 
-		if (d[3] != ' ' || d[7] != ' ' || d[10] != ' ' || d[13] != ':' ||
-		    d[16] != ':' || d[19] != ' ' || !is_digit(d[9]) ||
-		    !is_digit(d[11]) || !is_digit(d[12]) || !is_digit(d[14]) ||
-		    !is_digit(d[15]))
+		if (d[3] != ' ' || d[7] != ' ' || d[10] != ' ' ||
+		    d[13] != ':' || d[16] != ':' || d[19] != ' ' ||
+		    !is_digit(d[9]) || !is_digit(d[11]) || !is_digit(d[12]) ||
+		    !is_digit(d[14]) || !is_digit(d[15]))
 			continue;
 		for (size_t m = 0; m < 12; m++)
 			if (memcmp(d + 4, mons + 3 * m, 3) == 0) {
-				mail_clean(out, cap, d + 4, 12);
+				/* "Mmm dd hh:mm", checked above but d[8] */
+				str_copy_n(out, cap, d + 4, 12);
+				if (cap > 4 && !is_digit(out[4]))
+					out[4] = ' ';
 				return 0;
 			}
 	}
@@ -433,17 +436,18 @@ mail_summary_parse(const char *fl, size_t fln, const char *h, size_t hn,
 
 	memset(s, 0, sizeof *s);
 	if (mail_is_from_line(fl, fln))
-		have_date = fromline_date(fl, fln, s->date, sizeof s->date) == 0;
+		have_date =
+		    fromline_date(fl, fln, s->date, sizeof s->date) == 0;
 	while (header_next(h, hn, &pos, &f, &epos) == HEADER_OK) {
 		const char *v = h + f.value;
 		size_t vn = f.value_end - f.value;
 
 		if (!have_from && header_name_is(h, &f, "From"))
-			have_from = field_from(v, vn, s->from,
-			                       sizeof s->from) == 0;
+			have_from =
+			    field_from(v, vn, s->from, sizeof s->from) == 0;
 		else if (!have_date && header_name_is(h, &f, "Date"))
-			have_date = field_date(v, vn, s->date,
-			                       sizeof s->date) == 0;
+			have_date =
+			    field_date(v, vn, s->date, sizeof s->date) == 0;
 		else if (!s->subject[0] && header_name_is(h, &f, "Subject"))
 			mail_clean(s->subject, sizeof s->subject, v, vn);
 	}

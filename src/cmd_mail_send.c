@@ -96,8 +96,9 @@ add_list(struct hb *b, const char *name, const char *const *v, size_t n)
 	hb_list_begin(b, name);
 	for (size_t i = 0; i < n; i++) {
 		if (has_ctrl(v[i]))
-			log_fatal(SM_EX_USAGE, "%s: control character in "
-			                       "address",
+			log_fatal(SM_EX_USAGE,
+			          "%s: control character in "
+			          "address",
 			          name);
 		hb_list_item(b, v[i], strlen(v[i]));
 	}
@@ -116,8 +117,8 @@ add_subject(struct hb *b, const char *subj)
 		log_fatal(SM_EX_USAGE, "subject longer than %d characters",
 		          MAIL_SUBJ_MAX - 10);
 	for (size_t i = 0; i <= n; i++)
-		clean[i] = (i < n && ((unsigned char)subj[i] < 0x20 ||
-		                      subj[i] == 0x7f))
+		clean[i] = (i < n &&
+		            ((unsigned char)subj[i] < 0x20 || subj[i] == 0x7f))
 		               ? ' '
 		               : subj[i];
 	hb_str(b, "Subject: ");
@@ -235,8 +236,7 @@ find_fields(struct reply_src *r, const char *h, size_t hn)
 
 /* The To line of the reply; the number of addresses. */
 static int
-reply_to(struct hb *b, const struct reply_src *r, const char *fl,
-         size_t fln)
+reply_to(struct hb *b, const struct reply_src *r, const char *fl, size_t fln)
 {
 	const struct header_field *f = r->have_rto ? &r->rto : &r->from;
 	int n = 0;
@@ -267,7 +267,7 @@ mail_reply_header(const char *fl, size_t fln, const char *h, size_t hn,
                   char *out, size_t cap, char *to, size_t tocap, char *subj,
                   size_t scap)
 {
-	struct hb b = {out, cap, 0, 0, 0, 0};
+	struct hb b = {out, cap > 0 ? cap - 1 : 0, 0, 0, 0, 0};
 	struct reply_src r;
 	char s[MAIL_SUM_SUBJ], id[MAIL_SUM_SUBJ];
 	size_t to_end;
@@ -279,7 +279,7 @@ mail_reply_header(const char *fl, size_t fln, const char *h, size_t hn,
 	s[0] = '\0';
 	if (r.have_subj)
 		mail_unfold(s, sizeof s, h + r.subj.value,
-		           r.subj.value_end - r.subj.value);
+		            r.subj.value_end - r.subj.value);
 	hb_str(&b, "Subject: ");
 	if (!str_prefix_nocase(s, "Re:"))
 		hb_str(&b, "Re: ");
@@ -298,10 +298,11 @@ mail_reply_header(const char *fl, size_t fln, const char *h, size_t hn,
 	}
 	if (b.err)
 		return -1;
+	out[b.len] = '\0';
 	/* "To: a,\n b\n" for display: one line */
 	mail_clean(to, tocap, out + 3, to_end - 3);
-	snprintf(subj, scap, "%s%s", str_prefix_nocase(s, "Re:") ? "" : "Re: ",
-	         s);
+	snprintf(subj, scap, "%s%s",
+	         str_prefix_nocase(s, "Re:") ? "" : "Re: ", s);
 	return (int)b.len;
 }
 

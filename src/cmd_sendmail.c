@@ -437,8 +437,8 @@ submit(const struct sm_opts *o, int nargs, char **args)
 
 /* see cmd_sendmail.h */
 int
-sm_submit_header(const struct sm_opts *o, const char *hdr, size_t hlen,
-                 int fd, int dots)
+sm_submit_header(const struct sm_opts *o, const char *hdr, size_t hlen, int fd,
+                 int dots)
 {
 	struct sm *s = calloc(1, sizeof *s);
 
