@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -544,8 +545,10 @@ replace(struct mail_box *b, const struct stat *st)
 int
 mail_box_commit(struct mail_box *b)
 {
+	static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 	struct mailbox_lock_opts lo;
 	struct mailbox_dotlock d;
+	sigset_t block, old;
 	struct stat st;
 	int rc;
 
@@ -555,18 +558,24 @@ mail_box_commit(struct mail_box *b)
 		log_error("%s: read-only: deletions not applied", b->path);
 		return SM_EX_CANTCREAT;
 	}
+	/* Ctrl-C now would leave the lock file and the new file behind */
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&block, sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	mailbox_lock_defaults(&lo);
-	if (dotlock(&d, b->path, &lo) < 0)
-		return SM_EX_TEMPFAIL;
-	if (mailbox_lock_fcntl_acquire(b->fd, F_WRLCK, &lo) < 0) {
+	if (dotlock(&d, b->path, &lo) < 0) {
+		rc = SM_EX_TEMPFAIL;
+	} else if (mailbox_lock_fcntl_acquire(b->fd, F_WRLCK, &lo) < 0) {
 		log_error("%s: cannot lock: %s: deletions not applied", b->path,
 		          strerror(errno));
-		undot(&d);
-		return SM_EX_TEMPFAIL;
+		rc = SM_EX_TEMPFAIL;
+	} else {
+		rc = unchanged(b, &st) < 0 ? SM_EX_TEMPFAIL : replace(b, &st);
+		if (mailbox_lock_fcntl_release(b->fd) < 0)
+			log_warn("%s: unlock: %s", b->path, strerror(errno));
 	}
-	rc = unchanged(b, &st) < 0 ? SM_EX_TEMPFAIL : replace(b, &st);
-	if (mailbox_lock_fcntl_release(b->fd) < 0)
-		log_warn("%s: unlock: %s", b->path, strerror(errno));
 	undot(&d);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
