@@ -139,13 +139,7 @@ user_mailbox(char *out, size_t cap, char *user, size_t ucap)
 		return SM_EX_CONFIG;
 	}
 	hm = conf_get(c, "home_mailbox");
-	if (hm[0] && hm[strlen(hm) - 1] == '/') {
-		log_error(
-		    "home_mailbox = %s is a Maildir: this mail reads mbox "
-		    "files only (use POP3, or mail -f FILE)",
-		    hm);
-		rc = SM_EX_CONFIG;
-	} else if (hm[0])
+	if (hm[0])
 		n = snprintf(out, cap, "%s/%s", pw->pw_dir, hm);
 	else
 		n = snprintf(out, cap, "%s/%s",

@@ -46,6 +46,7 @@ struct mail_msg {
 	                   part */
 	uint32_t lines; /* lines of [start, cend) */
 	unsigned flags;
+	uint32_t name; /* a Maildir's: offset of "new/NAME" in the names */
 };
 
 /* The index: bounded by max messages; the part of the file after the last
@@ -109,12 +110,16 @@ int mail_is_from_line(const char *p, size_t n);
 typedef void (*mail_put_fn)(void *ctx, const char *p, size_t n);
 
 struct mail_unesc {
+	int escape;    /* mail_esc_init: add a '>' instead */
 	int bol;       /* at the start of a line */
 	size_t gt;     /* '>' held at the start of the line */
 	unsigned from; /* bytes of "From " matched after them */
 };
 
 void mail_unesc_init(struct mail_unesc *u);
+/* The other way (a Maildir message saved to an mbox): one '>' is added to
+ * every line that matches ^>*From , as mbox.c writes. */
+void mail_esc_init(struct mail_unesc *u);
 void mail_unesc_feed(struct mail_unesc *u, const char *p, size_t n,
                      mail_put_fn put, void *ctx);
 /* The data ended: release what is held. */
@@ -156,7 +161,12 @@ void mail_unfold(char *dst, size_t cap, const char *src, size_t n);
 
 struct mail_box {
 	char path[MBOX_PATH_MAX];
-	int fd;
+	int fd;      /* the mbox file, or the Maildir directory */
+	int maildir; /* a Maildir: each message is a file (start 0, end
+	                its size, no From_ line, no escaping) */
+	char *names; /* a Maildir's "new/NAME" or "cur/NAME", each with a
+	                NUL (malloc'd, bounded by the index) */
+	size_t names_len, names_cap;
 	int rdonly; /* opened read-only: no deletions */
 	int system; /* the user's own mailbox (missing = no mail) */
 	dev_t dev;  /* the file we indexed */
@@ -189,6 +199,16 @@ int mail_box_save(struct mail_box *b, size_t i, const char *file, int *created);
  * why (nothing changed then). */
 int mail_box_commit(struct mail_box *b);
 void mail_box_close(struct mail_box *b);
+
+/* ---- a Maildir (cmd_mail_maildir.c) ---- */
+
+/* Index the files of new/ and cur/ (b->fd: the directory), in delivery
+ * order. 0 or an exit code after saying why. */
+int mail_md_load(struct mail_box *b);
+/* Open message i read-only: a descriptor, or -1 after saying why. */
+int mail_md_open(struct mail_box *b, size_t i);
+/* Unlink the deleted messages. 0 or an exit code. */
+int mail_md_commit(struct mail_box *b);
 
 /* ---- the command loop (cmd_mail_cmd.c) ---- */
 

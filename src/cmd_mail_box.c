@@ -10,6 +10,7 @@
  */
 #include "cmd_mail.h"
 #include "cmd_sendmail.h"
+#include "header.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* pread everything asked for, retried on EINTR; bytes read or -1. */
@@ -176,12 +178,25 @@ open_locked(struct mail_box *b, const struct mailbox_lock_opts *lo)
 	return SM_EX_TEMPFAIL;
 }
 
+static int
+load_maildir(struct mail_box *b)
+{
+	b->maildir = 1;
+	b->fd = io_open(b->path, O_RDONLY | O_DIRECTORY | O_NOCTTY, 0);
+	if (b->fd < 0) {
+		log_error("%s: cannot open: %s", b->path, strerror(errno));
+		return MAIL_EX_NOINPUT;
+	}
+	return mail_md_load(b);
+}
+
 int
 mail_box_load(struct mail_box *b, const char *path, int system)
 {
 	struct mailbox_lock_opts lo;
 	struct mailbox_dotlock d;
 	char real[PATH_MAX];
+	struct stat st;
 	int rc;
 
 	b->fd = -1;
@@ -195,6 +210,8 @@ mail_box_load(struct mail_box *b, const char *path, int system)
 		log_error("mailbox path too long");
 		return SM_EX_USAGE;
 	}
+	if (stat(b->path, &st) == 0 && S_ISDIR(st.st_mode))
+		return load_maildir(b);
 	mailbox_lock_defaults(&lo);
 	if (dotlock(&d, b->path, &lo) < 0)
 		return SM_EX_TEMPFAIL;
@@ -215,6 +232,8 @@ mail_box_close(struct mail_box *b)
 		io_close(b->fd);
 	b->fd = -1;
 	mail_index_free(&b->ix);
+	free(b->names);
+	b->names = NULL;
 }
 
 /* ---- reading ---- */
@@ -246,15 +265,15 @@ out_put(void *ctx, const char *p, size_t n)
 	}
 }
 
-/* Copy [from, to) of the file through put (unescaped when u is set). */
+/* Copy [from, to) of the file fd through put (through u when set). */
 static int
-copy_range(struct mail_box *b, uint64_t from, uint64_t to, struct mail_unesc *u,
-           mail_put_fn put, void *ctx)
+copy_range(struct mail_box *b, int fd, uint64_t from, uint64_t to,
+           struct mail_unesc *u, mail_put_fn put, void *ctx)
 {
 	while (from < to) {
 		size_t want = to - from < sizeof b->buf ? (size_t)(to - from)
 		                                        : sizeof b->buf;
-		ssize_t r = pread_full(b->fd, b->buf, want, from);
+		ssize_t r = pread_full(fd, b->buf, want, from);
 
 		if (r <= 0) {
 			log_error("%s: read: %s", b->path,
@@ -276,11 +295,21 @@ mail_box_print(struct mail_box *b, size_t i, FILE *f, int filter)
 	const struct mail_msg *m = &b->ix.v[i];
 	struct out o = {f, filter, '\n'};
 	struct mail_unesc u;
+	int fd, r;
 
-	if (copy_range(b, m->start, m->hdr, NULL, out_put, &o) < 0)
+	if (b->maildir) {
+		if ((fd = mail_md_open(b, i)) < 0)
+			return -1;
+		r = copy_range(b, fd, 0, m->end, NULL, out_put, &o);
+		io_close(fd);
+		if (o.last != '\n')
+			putc('\n', f);
+		return r;
+	}
+	if (copy_range(b, b->fd, m->start, m->hdr, NULL, out_put, &o) < 0)
 		return -1;
 	mail_unesc_init(&u);
-	if (copy_range(b, m->hdr, m->cend, &u, out_put, &o) < 0)
+	if (copy_range(b, b->fd, m->hdr, m->cend, &u, out_put, &o) < 0)
 		return -1;
 	mail_unesc_end(&u, out_put, &o);
 	if (o.last != '\n')
@@ -295,7 +324,19 @@ mail_box_head(struct mail_box *b, size_t i, char *fl, size_t flcap, size_t *fln,
 	const struct mail_msg *m = &b->ix.v[i];
 	uint64_t n = m->hdr - m->start;
 	ssize_t r;
+	int fd;
 
+	if (b->maildir) {
+		*fln = 0;
+		if ((fd = mail_md_open(b, i)) < 0)
+			return -1;
+		r = pread_full(fd, h, m->end < hcap ? (size_t)m->end : hcap, 0);
+		io_close(fd);
+		if (r < 0)
+			goto fail;
+		*hn = (size_t)r;
+		return 0;
+	}
 	r = pread_full(b->fd, fl, n < flcap ? (size_t)n : flcap, m->start);
 	if (r < 0)
 		goto fail;
@@ -352,6 +393,68 @@ last_byte(int fd, off_t size, off_t back)
 	return (unsigned char)c;
 }
 
+/* The sender of a Maildir message for its From_ line: Return-Path. */
+static void
+md_sender(struct mail_box *b, size_t i, char *out, size_t cap)
+{
+	struct header_field f;
+	struct header_addr_iter it = {0};
+	struct header_addr a;
+	size_t fln, hn, pos = 0, epos;
+
+	str_copy(out, cap, "MAILER-DAEMON");
+	if (mail_box_head(b, i, b->fl, sizeof b->fl, &fln, b->hbuf,
+	                  sizeof b->hbuf, &hn) < 0)
+		return;
+	while (header_next(b->hbuf, hn, &pos, &f, &epos) == HEADER_OK)
+		if (header_name_is(b->hbuf, &f, "Return-Path")) {
+			if (header_addr_next(b->hbuf + f.value,
+			                     f.value_end - f.value, &it, &a,
+			                     &epos) == HEADER_OK &&
+			    a.addr_len > 0 && !strpbrk(a.addr, " \t"))
+				mail_clean(out, cap, a.addr, a.addr_len);
+			return;
+		}
+}
+
+/* A Maildir message as an mbox record: a From_ line (the Return-Path
+ * and the file's time), the content escaped as mbox.c does, an empty
+ * line. */
+static void
+put_md_record(struct mail_box *b, size_t i, struct wr *w)
+{
+	char from[MAIL_SUM_FROM + 64], line[MAIL_SUM_FROM + 128];
+	struct mail_unesc u;
+	struct stat st;
+	struct tm tm;
+	int fd, n;
+
+	md_sender(b, i, from, sizeof from);
+	if ((fd = mail_md_open(b, i)) < 0) {
+		w->err = errno ? errno : EIO;
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !localtime_r(&st.st_mtime, &tm) ||
+	    (n = snprintf(line, sizeof line, "From %s ", from)) < 0 ||
+	    !strftime(line + n, sizeof line - (size_t)n,
+	              "%a %b %e %H:%M:%S %Y\n", &tm)) {
+		w->err = errno ? errno : EIO;
+		io_close(fd);
+		return;
+	}
+	wr_put(w, line, strlen(line));
+	mail_esc_init(&u);
+	if (copy_range(b, fd, 0, b->ix.v[i].end, &u, wr_put, w) < 0 && !w->err)
+		w->err = EIO;
+	mail_unesc_end(&u, wr_put, w);
+	if (b->ix.v[i].end > 0 &&
+	    (pread_full(fd, line, 1, b->ix.v[i].end - 1) != 1 ||
+	     line[0] != '\n'))
+		wr_put(w, "\n", 1);
+	io_close(fd);
+	wr_put(w, "\n", 1);
+}
+
 /* Message i as one mbox record on w: the file before it ends with an
  * empty line, the record ends with one. */
 static void
@@ -369,7 +472,12 @@ put_record(struct mail_box *b, size_t i, struct wr *w, off_t size)
 		wr_put(w, "\n\n", 2);
 	else if (size > 1 && c2 != '\n')
 		wr_put(w, "\n", 1);
-	if (copy_range(b, m->start, m->cend, NULL, wr_put, w) < 0 && !w->err)
+	if (b->maildir) {
+		put_md_record(b, i, w);
+		return;
+	}
+	if (copy_range(b, b->fd, m->start, m->cend, NULL, wr_put, w) < 0 &&
+	    !w->err)
 		w->err = EIO;
 	if (m->cend > m->start && pread_full(b->fd, &c, 1, m->cend - 1) == 1 &&
 	    c != '\n')
@@ -475,11 +583,13 @@ write_kept(struct mail_box *b, struct wr *w, uint64_t size)
 		const struct mail_msg *m = &b->ix.v[i];
 
 		if (!(m->flags & MAIL_F_DELETED) &&
-		    copy_range(b, m->start, m->end, NULL, wr_put, w) < 0 &&
+		    copy_range(b, b->fd, m->start, m->end, NULL, wr_put, w) <
+		        0 &&
 		    !w->err)
 			w->err = EIO;
 	}
-	if (!w->err && copy_range(b, b->ix.end, size, NULL, wr_put, w) < 0 &&
+	if (!w->err &&
+	    copy_range(b, b->fd, b->ix.end, size, NULL, wr_put, w) < 0 &&
 	    !w->err)
 		w->err = EIO;
 }
@@ -554,6 +664,8 @@ mail_box_commit(struct mail_box *b)
 
 	if (b->fd < 0 || count_deleted(b) == 0)
 		return 0;
+	if (b->maildir)
+		return mail_md_commit(b);
 	if (b->rdonly) {
 		log_error("%s: read-only: deletions not applied", b->path);
 		return SM_EX_CANTCREAT;

@@ -214,6 +214,7 @@ mail_scan_end(struct mail_scan *s)
 void
 mail_unesc_init(struct mail_unesc *u)
 {
+	u->escape = 0;
 	u->bol = 1;
 	u->gt = 0;
 	u->from = 0;
@@ -244,6 +245,13 @@ release(struct mail_unesc *u, mail_put_fn put, void *ctx)
 }
 
 void
+mail_esc_init(struct mail_unesc *u)
+{
+	mail_unesc_init(u);
+	u->escape = 1;
+}
+
+void
 mail_unesc_feed(struct mail_unesc *u, const char *p, size_t n, mail_put_fn put,
                 void *ctx)
 {
@@ -260,11 +268,12 @@ mail_unesc_feed(struct mail_unesc *u, const char *p, size_t n, mail_put_fn put,
 				i++;
 				continue;
 			}
-			if (u->gt > 0 && c == "From "[u->from]) {
+			if ((u->gt > 0 || u->escape) && c == "From "[u->from]) {
 				i++;
 				if (++u->from < 5)
 					continue;
-				put_gts(u->gt - 1, put, ctx);
+				put_gts(u->escape ? u->gt + 1 : u->gt - 1, put,
+				        ctx);
 				put(ctx, "From ", 5);
 				u->gt = 0;
 				u->from = 0;

@@ -285,6 +285,37 @@ def test_index_cap():
     d.env.cleanup()
 
 
+def test_maildir():
+    d, out = mail_daemon()
+    home = pwd.getpwnam(USER).pw_dir
+    md = os.path.join(home, "Maildir")
+    subprocess.run(["rm", "-rf", md])
+    with open(os.path.join(d.env.conf, "main.cf"), "a") as f:
+        f.write("home_mailbox = Maildir/\n")
+    d.start()
+    for i in range(3):
+        d.send(USER, subject=f"md-{i}", body=f"From maildir {i}\n", sender=SENDER)
+    new = os.path.join(md, "new")
+    check(wait_for(lambda: os.path.isdir(new) and len(os.listdir(new)) == 3, 30),
+          "three messages in Maildir/new")
+    r = mail(d, "-H")
+    lines = r.stdout.decode().splitlines()
+    check(r.returncode == 0 and [x.split()[-1] for x in lines] == ["md-0", "md-1", "md-2"],
+          "Maildir -H in delivery order", r.stdout + r.stderr)
+    saved = os.path.join(out, "md-saved")
+    r = mail(d, input=f"p 2\ns 2 {saved}\nd 1\nq\n".encode())
+    check(r.returncode == 0 and b"\nFrom maildir 1\n" in r.stdout,
+          "Maildir message printed as it is (no escaping)", r.stdout + r.stderr)
+    check(read(saved).startswith(f"From {SENDER} ") and ">From maildir 1\n\n" in read(saved),
+          "s from a Maildir: an mbox record, From escaped", read(saved))
+    names = sorted(os.listdir(new))
+    check(len(names) == 2 and all("md-0" not in read(os.path.join(new, n)) for n in names),
+          "d 1, q unlinks that file only", names)
+    d.stop()
+    subprocess.run(["rm", "-rf", md])
+    d.env.cleanup()
+
+
 class Pty:
     """mail on a pseudo-terminal, as a person on a serial console."""
 
@@ -367,7 +398,7 @@ def main():
     ensure_user()
     for t in (test_send, test_headers_and_print, test_delete_quit_exit,
               test_save_and_file, test_reply, test_concurrent_delivery,
-              test_index_cap, test_terminal):
+              test_index_cap, test_terminal, test_maildir):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a stop

@@ -1,7 +1,7 @@
 /*
  * test_mail.c - the mail applet's PURE parts: the mbox index (From_ line
  * detection, separators, Status, the cap, fed whole and byte by byte),
- * mboxrd unescaping (also split at every byte), the summary fields and
+ * mboxrd unescaping and escaping (split at every byte), the summary fields and
  * the 80-column line, and the reply header.
  */
 #include "cmd_mail.h"
@@ -140,6 +140,45 @@ static const struct {
     {"", ""},
 };
 
+static const struct {
+	const char *in, *want;
+} esc[] = {
+    {"From a\n", ">From a\n"},
+    {">From a\n", ">>From a\n"},
+    {"x From a\nFrom\n>Fro\n", "x From a\nFrom\n>Fro\n"},
+    {"From ", ">From "},
+    {"a\n\nFrom b", "a\n\n>From b"},
+};
+
+static void
+test_escape(void)
+{
+	char ctx[64];
+
+	for (size_t i = 0; i < sizeof esc / sizeof esc[0]; i++) {
+		size_t n = strlen(esc[i].in);
+
+		for (size_t cut = 0; cut <= n; cut++) {
+			struct mail_unesc u;
+			struct sink s = {{0}, 0}, back = {{0}, 0};
+
+			mail_esc_init(&u);
+			mail_unesc_feed(&u, esc[i].in, cut, sink_put, &s);
+			mail_unesc_feed(&u, esc[i].in + cut, n - cut, sink_put,
+			                &s);
+			mail_unesc_end(&u, sink_put, &s);
+			snprintf(ctx, sizeof ctx, "escape case %zu cut %zu", i,
+			         cut);
+			T_STREQ(s.buf, esc[i].want, ctx);
+			/* and back: mboxrd is reversible */
+			mail_unesc_init(&u);
+			mail_unesc_feed(&u, s.buf, s.len, sink_put, &back);
+			mail_unesc_end(&u, sink_put, &back);
+			T_STREQ(back.buf, esc[i].in, ctx);
+		}
+	}
+}
+
 static void
 test_unescape(void)
 {
@@ -270,6 +309,7 @@ main(void)
 {
 	test_index();
 	test_unescape();
+	test_escape();
 	test_summary();
 	test_reply();
 	return T_DONE();
