@@ -4,7 +4,7 @@
  * offset inside the input and in order); each message's From_ line and
  * header go through the summary parser, the summary line and the reply
  * header builder, and its content through mboxrd unescaping (never more
- * output than input). Invariants violated trap.
+ * output than input) and escaping (never less). Invariants violated trap.
  */
 #include "cmd_mail.h"
 
@@ -56,6 +56,11 @@ one(const char *in, const struct mail_msg *m, size_t size)
 	mail_unesc_feed(&u, in + m->hdr, hn, count_put, &got);
 	mail_unesc_end(&u, count_put, &got);
 	CHECK(got <= hn);
+	got = 0;
+	mail_esc_init(&u);
+	mail_unesc_feed(&u, in + m->hdr, hn, count_put, &got);
+	mail_unesc_end(&u, count_put, &got);
+	CHECK(got >= hn);
 }
 
 int

@@ -179,6 +179,30 @@ def test_delete_quit_exit():
           "rewritten mailbox keeps its owner and mode", oct(st.st_mode))
     check(not [n for n in os.listdir(d.mail) if n != USER],
           "no temporary or lock file left", os.listdir(d.mail))
+    # another program replaces the mailbox during the session: refused
+    before = open(path, "rb").read()
+    pw = pwd.getpwnam(USER)
+
+    def drop():
+        if ROOT:
+            os.setgroups([])
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+    p = subprocess.Popen([os.path.join(d.env.bin, "mail"), "-N"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=dict(os.environ, TINYMTA_CONFIG_DIR=d.env.conf),
+                         preexec_fn=drop)
+    # -N prints one line once the mailbox is indexed, before reading commands
+    ready = select.select([p.stdout], [], [], 30)[0]
+    check(ready and b"2 messages" in p.stdout.readline(), "session indexed")
+    p.stdin.write(b"d 1\n")
+    p.stdin.flush()
+    put_mbox(path + ".new", before)
+    os.rename(path + ".new", path)
+    outp, errp = p.communicate(b"q\n", timeout=60)
+    check(p.returncode == 75 and b"changed by another program" in errp
+          and open(path, "rb").read() == before,
+          "a replaced mailbox: 75, nothing applied", errp)
     r = mail(d, input=b"d *\nu 1\nq\n")
     check(open(path, "rb").read() == recs[0], "d *, u 1, q", open(path, "rb").read())
     r = mail(d, input=b"d\n")  # the end of input acts as q
