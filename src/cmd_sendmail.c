@@ -389,11 +389,30 @@ sm_free(struct sm *s)
 	free(s);
 }
 
+/* The envelope, the header section, the body, the commit. */
+static int
+finish(struct sm *s)
+{
+	char id[QFILE_ID_MAX];
+
+	write_envelope(s);
+	sm_write_header(s);
+	copy_body(s);
+	if (qfile_commit(&s->w, id) < 0)
+		write_fail(s, "the end");
+	s->writing = 0;
+	tmp_path = NULL;
+	log_debug("%s: queued in %s, %llu bytes", id, s->maildrop,
+	          (unsigned long long)s->size);
+	ctl_wake_pickup(s->queue_dir);
+	sm_free(s);
+	return 0;
+}
+
 static int
 submit(const struct sm_opts *o, int nargs, char **args)
 {
 	struct sm *s = calloc(1, sizeof *s);
-	char id[QFILE_ID_MAX];
 
 	if (!s)
 		sm_fail(NULL, SM_EX_TEMPFAIL, "out of memory");
@@ -413,18 +432,35 @@ submit(const struct sm_opts *o, int nargs, char **args)
 		sm_fail(s, SM_EX_DATAERR,
 		        "no recipients specified: no recipient addresses "
 		        "found in message header");
-	write_envelope(s);
-	sm_write_header(s);
-	copy_body(s);
-	if (qfile_commit(&s->w, id) < 0)
-		write_fail(s, "the end");
-	s->writing = 0;
-	tmp_path = NULL;
-	log_debug("%s: queued in %s, %llu bytes", id, s->maildrop,
-	          (unsigned long long)s->size);
-	ctl_wake_pickup(s->queue_dir);
-	sm_free(s);
-	return 0;
+	return finish(s);
+}
+
+/* see cmd_sendmail.h */
+int
+sm_submit_header(const struct sm_opts *o, const char *hdr, size_t hlen, int fd,
+                 int dots)
+{
+	struct sm *s = calloc(1, sizeof *s);
+
+	std_fds();
+	if (!s)
+		sm_fail(NULL, SM_EX_TEMPFAIL, "out of memory");
+	s->o = o;
+	setup_conf(s);
+	setup_sender(s);
+	setup_fullname(s);
+	if (hlen > sizeof s->hdr)
+		sm_fail(s, SM_EX_DATAERR, "message header section too long");
+	memcpy(s->hdr, hdr, hlen);
+	s->hlen = hlen;
+	s->sep = 1;
+	sm_scan_header(s);
+	sm_extract(s);
+	if (s->rcpts.n == 0)
+		sm_fail(s, SM_EX_DATAERR, "no recipients specified");
+	open_queue(s);
+	sm_in_init(&s->in, fd, dots);
+	return finish(s);
 }
 
 /* -q: pick up maildrop and retry deferred mail now (postqueue -f). The

@@ -140,6 +140,9 @@ int sm_one_addr(const struct sm *s, const char *text, char *out, char *why,
 /* Read the header section from s->in into s->hdr (fails 65 when over
  * SM_HEADER_MAX or on a NUL). */
 void sm_read_header(struct sm *s);
+/* Note the fields of s->hdr whose presence matters (s->seen) and check
+ * every field (fails 65 on a malformed one). sm_read_header calls it. */
+void sm_scan_header(struct sm *s);
 /* With -t, add the recipients of To/Cc/Bcc (or Resent-To/Cc/Bcc when a
  * Resent- field is present); fails 65 on a malformed address header. */
 void sm_extract(struct sm *s);
@@ -148,6 +151,13 @@ void sm_extract(struct sm *s);
 void sm_write_header(struct sm *s);
 /* Store content, counting it against message_size_limit. */
 void sm_put(struct sm *s, const char *p, size_t n);
+/* The mail applet's submission: the header section hdr[0..hlen) is given
+ * (field lines with LF ends, no empty line), the recipients are taken from
+ * its To/Cc/Bcc as with -t, and the body is read from fd (dots: a line
+ * holding only "." ends it). Everything else is sendmail's: o->sender (-r),
+ * Bcc removed, Date/Message-ID/From added, exit codes. 0, or it exits. */
+int sm_submit_header(const struct sm_opts *o, const char *hdr, size_t hlen,
+                     int fd, int dots);
 /* Fail for a reader result other than SM_IN_PIECE/SM_IN_END. */
 _Noreturn void sm_in_fail(struct sm *s, int r) __attribute__((noreturn));
 

@@ -59,9 +59,9 @@ name_len(const struct sm *s, size_t off)
 	return (int)n;
 }
 
-/* Note the fields whose presence matters, and check every field. */
-static void
-scan_fields(struct sm *s)
+/* see cmd_sendmail.h */
+void
+sm_scan_header(struct sm *s)
 {
 	static const struct {
 		const char *name;
@@ -111,7 +111,7 @@ sm_read_header(struct sm *s)
 	}
 	if (r != SM_IN_PIECE && r != SM_IN_END)
 		sm_in_fail(s, r);
-	scan_fields(s);
+	sm_scan_header(s);
 }
 
 static void
