@@ -173,6 +173,7 @@ tinymta_smtp_main(int argc, char **argv)
 	s->conn.fd = -1;
 	if (argc < 3 || parse_items(s, argc - 2, argv + 2) < 0) {
 		log_error("usage: smtp NEXTHOP ID SLOT IDX ADDR SENDER …");
+		conf_free(s->role.conf);
 		free(s);
 		return 64;
 	}
@@ -186,6 +187,7 @@ tinymta_smtp_main(int argc, char **argv)
 	for (unsigned i = 0; i < SMTP_SLOTS; i++)
 		if (s->open[i] > 0)
 			qfile_close(&s->q[i]);
+	conf_free(s->role.conf);
 	free(s);
 	return 0;
 }
