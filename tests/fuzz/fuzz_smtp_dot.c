@@ -38,8 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	smtpc_dot_init(&d, limit);
 	while (n > 0) {
-		size_t used = 0, w = smtpc_dot_encode(&d, in, n, out + o, cap,
-		                                      &used);
+		size_t used = 0,
+		       w = smtpc_dot_encode(&d, in, n, out + o, cap, &used);
 
 		CHECK(used > 0 && used <= n && w <= cap);
 		o += w;

@@ -33,8 +33,7 @@ done(void)
 	smtpc_ehlo_parse(&r, &e);
 	CHECK(strlen(e.auth) < sizeof e.auth);
 	smtpc_reply_dsn(&r, dsn, sizeof dsn);
-	CHECK(dsn[0] == '2' || dsn[0] == '4' || dsn[0] == '5' ||
-	      dsn[0] == '3');
+	CHECK(dsn[0] == '2' || dsn[0] == '4' || dsn[0] == '5' || dsn[0] == '3');
 	smtpc_reply_line(&r, line, sizeof line);
 	for (size_t i = 0; line[i]; i++)
 		CHECK((unsigned char)line[i] >= 0x20 &&

@@ -134,8 +134,7 @@ test_limits(void)
 	memcpy(buf + 998, "\r\n", 2);
 	for (int i = 0; i < 6; i++)
 		(void)smtpc_reply_feed(&r, buf, 1000, &used);
-	T_CHECK(smtpc_reply_feed(&r, "250 end\r\n", 9, &used) ==
-	                SMTPC_R_DONE &&
+	T_CHECK(smtpc_reply_feed(&r, "250 end\r\n", 9, &used) == SMTPC_R_DONE &&
 	            r.truncated && r.textlen <= SMTPC_TEXT_MAX,
 	        "long reply truncated");
 	free(buf);
@@ -237,9 +236,8 @@ test_nexthop(void)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		unsigned port = 0;
-		int mx = -1,
-		    ok = smtpc_nexthop_parse(cases[i].in, host, sizeof host,
-		                             &port, &mx);
+		int mx = -1, ok = smtpc_nexthop_parse(cases[i].in, host,
+		                                      sizeof host, &port, &mx);
 
 		T_CHECK(ok == cases[i].ok, "%s: %d", cases[i].in, ok);
 		if (ok == 0) {
