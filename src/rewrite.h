@@ -46,12 +46,20 @@ int rewrite_addr(const struct conf *c, enum rewrite_where where,
  * maps for the others) or for output (RW_OUT_*); other fields are copied.
  * Returns the length written to out (the field to store or send), or -1
  * when out is too small or the field cannot be parsed — then the caller
- * uses the field unchanged. */
+ * uses the field unchanged — or when a map could not be read: then
+ * st->map_err is set and st->why says why, and the caller defers the
+ * message (check map_err after every -1).
+ * When relaying out with tinymta_sender_address set, each local mailbox
+ * of From (domain $myorigin, in $mydestination, or none) becomes that
+ * address (display name and comments kept); the other address fields
+ * and From's other mailboxes go through smtp_generic_maps. */
 struct rewrite_hdr {
 	int out;           /* 1: relaying out (RW_OUT_*), 0: queue entry */
 	int saw_reply_to;  /* a Reply-To field was seen */
 	int from_replaced; /* tinymta_sender_address replaced From */
-	char orig_from[QFILE_ADDR_MAX + 1];
+	int map_err;       /* a lookup table could not be read */
+	char why[QFILE_REASON_MAX];         /* map_err: which table and why */
+	char orig_from[QFILE_ADDR_MAX + 1]; /* From value, unfolded */
 };
 void rewrite_hdr_init(struct rewrite_hdr *st, int out);
 ssize_t rewrite_header(const struct conf *c, struct rewrite_hdr *st,

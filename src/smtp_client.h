@@ -17,6 +17,7 @@
 #define TINYMTA_SMTP_CLIENT_H
 
 #include "qfile.h"
+#include "rewrite.h"
 #include "role.h"
 #include "smtp_client_conn.h"
 #include "smtp_client_reply.h"
@@ -41,6 +42,20 @@
 #define SMTPC_DATA_XFER_TIMEOUT 180
 #define SMTPC_RSET_TIMEOUT 20
 #define SMTPC_QUIT_TIMEOUT 300
+
+/* One header field kept whole for rewrite_header (a longer one is sent
+ * unchanged). */
+#define SMTPC_FIELD_MAX 16384
+
+/* The header stage of the content output (smtp_client_rewrite.c). */
+struct smtpc_hdrs {
+	struct rewrite_hdr st;
+	int state;  /* private: start of a line, in a line, body */
+	int raw;    /* the field did not fit: passed on unchanged */
+	size_t len; /* bytes in field */
+	char field[SMTPC_FIELD_MAX];
+	char out[SMTPC_FIELD_MAX + 1024];
+};
 
 enum smtpc_status {
 	SMTPC_PENDING = 0,
@@ -97,6 +112,7 @@ struct smtpc {
 	int dns_final; /* the DNS said no for good (bounced) */
 	char why[SMTPC_TEXT_LINE]; /* why the last attempt failed */
 	char why_dsn[16];
+	struct smtpc_hdrs hdrs;
 };
 
 /* smtp_client.c: deliver every usable item, leaving a result in each. */
@@ -146,7 +162,9 @@ int smtpc_rewrite_rcpt(const struct smtpc *s, const char *addr, char *out,
                        size_t cap, char *why, size_t whylen);
 /* smtp_client_rewrite.c: send the content of the transaction's queue
  * file as DATA text (header fields rewritten for output), with its
- * final dot. 0, or -1 with s->conn.err. */
+ * final dot. 0; -1 with s->conn.err (connection or queue file); -2 with
+ * s->why when a lookup table could not be read (defer: not the
+ * server's fault). Either way the final dot was not sent. */
 int smtpc_send_content(struct smtpc *s, struct qfile_reader *q);
 
 #endif

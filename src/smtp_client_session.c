@@ -356,6 +356,7 @@ static int
 data(struct smtpc *s, size_t t)
 {
 	char text[SMTPC_TEXT_LINE];
+	int r;
 
 	if (command(s, SMTPC_DATA_INIT_TIMEOUT, "DATA") < 0 ||
 	    reply(s, SMTPC_DATA_INIT_TIMEOUT) < 0) {
@@ -366,7 +367,14 @@ data(struct smtpc *s, size_t t)
 		fail_items(s, t, "DATA", 1);
 		return closing(s, "DATA") ? -1 : 1;
 	}
-	if (smtpc_send_content(s, &s->q[s->txns[t].slot]) < 0) {
+	r = smtpc_send_content(s, &s->q[s->txns[t].slot]);
+	if (r == -2) { /* a table could not be read: drop the connection
+		        * before the dot, defer (s->why says which) */
+		log_warn("%s", s->why);
+		defer_txn(s, t, 0);
+		return -1;
+	}
+	if (r < 0) {
 		conn_failed(s, "sending message body");
 		return -1;
 	}
