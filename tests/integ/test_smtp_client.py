@@ -522,6 +522,51 @@ def test_smtp_sink():
             print("smtp-sink:", err.decode("latin-1")[-500:])
 
 
+def test_rewrite():
+    """smtp_generic_maps and tinymta_sender_address when mail leaves
+    (rewrite.c from branch rewrite; SKIP in a tree without it)."""
+    if not os.path.exists(os.path.join(tmlib.ROOT, "src", "rewrite.c")):
+        print("SKIP test_rewrite: src/rewrite.c is not in this tree")
+        return
+    ENV.write("generic", "bob@example.com robert@example.net\n"
+              "@test.example @relay.example\n")
+    p = ENV.run("postmap", os.path.join(ENV.conf, "generic"))
+    check(p.returncode == 0, "postmap generic", p.stderr)
+    content = (b"From: Root <root@test.example>\n"
+               b"To: bob@example.com,\n carol@example.org\n"
+               b"Subject: generic\n\nbody from root@test.example\n")
+    f = qfile(sender=b"root@test.example", rcpts=(b"bob@example.com",), content=content)
+    srv = CaptureServer()
+    r = agent(hop(srv), [f], [(0, 0, "bob@example.com", "")],
+              conf=f"smtp_generic_maps = cdb:{ENV.conf}/generic\n")
+    m = srv.messages[0] if srv.messages else None
+    check(r.status() == "sent" and m and m.mail_from.startswith("<root@relay.example>") and
+          m.rcpts == ["<robert@example.net>"], "envelope through smtp_generic_maps", (r, m))
+    check(m and m.data.startswith(b"From: Root <root@relay.example>\r\n"
+                                  b"To: robert@example.net,\r\n carol@example.org\r\n") and
+          b"body from root@test.example" in m.data, "header fields rewritten, body not",
+          m and m.data)
+    srv.stop()
+    srv = CaptureServer()
+    r = agent(hop(srv), [f], [(0, 0, "bob@example.com", "")],
+              conf="tinymta_sender_address = router@isp.example\n")
+    m = srv.messages[0] if srv.messages else None
+    check(r.status() == "sent" and m and m.mail_from.startswith("<router@isp.example>"),
+          "tinymta_sender_address: envelope", (r, m))
+    check(m and b"From: Root <router@isp.example>\r\n" in m.data and
+          b"\r\nReply-To: " in m.data.split(b"\r\n\r\n")[0] + b"\r\n",
+          "tinymta_sender_address: From and Reply-To", m and m.data)
+    srv.stop()
+    ENV.write("broken.cdb", b"not a cdb file")
+    srv = CaptureServer()
+    r = agent(hop(srv), [f], [(0, 0, "bob@example.com", "")],
+              conf=f"smtp_generic_maps = cdb:{ENV.conf}/broken\n")
+    check(r.status() == "deferred" and r.dsn() == "4.3.0" and not srv.messages and
+          not any(c.startswith("MAIL") for c in srv.commands),
+          "unreadable map: deferred 4.3.0, nothing sent", r)
+    srv.stop()
+
+
 def main():
     global ENV, BASE
     ENV = tmlib.Env()
@@ -531,7 +576,8 @@ def main():
                   test_mail_rejected, test_data_rejected, test_helo_fallback, test_size,
                   test_8bitmime, test_smuggling, test_long_lines, test_reply_abuse,
                   test_timeouts, test_refused_and_fallback, test_reuse,
-                  test_421_mid_session, test_ipv6_and_args, test_smtp_sink):
+                  test_421_mid_session, test_ipv6_and_args, test_smtp_sink,
+                  test_rewrite):
             if len(sys.argv) > 1 and t.__name__ not in sys.argv[1:]:
                 continue
             t()
