@@ -219,13 +219,78 @@ precheck(struct smtpc *s, size_t t)
 	return 0;
 }
 
+/* 1 when v is usable as an ESMTP parameter value (RFC 3461 xtext: no
+ * space, no control, no 8-bit byte; at most max bytes). */
+static int
+xtext_ok(const char *v, size_t max)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* RFC 3461 RET= and ENVID= of the message, when the server has DSN. */
+static void
+dsn_mail(struct smtpc *s, struct qfile_reader *q, char *ext, size_t cap)
+{
+	char v[QFILE_ATTR_MAX], p[QFILE_ATTR_MAX + 16];
+
+	if (!(s->ext.flags & SMTPC_EXT_DSN))
+		return;
+	if (qfile_attr_get(q, "ret", v, sizeof v) == 1 &&
+	    (str_eq_nocase(v, "full") || str_eq_nocase(v, "hdrs"))) {
+		smtpc_fmt(p, sizeof p, " RET=%s",
+		          str_eq_nocase(v, "full") ? "FULL" : "HDRS");
+		str_append(ext, cap, p);
+	}
+	if (qfile_attr_get(q, "envid", v, sizeof v) == 1 && xtext_ok(v, 100)) {
+		smtpc_fmt(p, sizeof p, " ENVID=%s", v);
+		str_append(ext, cap, p);
+	}
+}
+
+/* RFC 3461 NOTIFY= and ORCPT= of a recipient, when the server has DSN. */
+static void
+dsn_rcpt(struct smtpc *s, const struct smtpc_item *it, char *ext, size_t cap)
+{
+	static const char *const words[] = {"SUCCESS", "FAILURE", "DELAY"};
+	struct qfile_rcpt *rc = &s->rc;
+	char p[QFILE_ADDR_MAX + 16];
+
+	if (!(s->ext.flags & SMTPC_EXT_DSN) ||
+	    qfile_rcpt(&s->q[it->slot], it->idx, rc) < 0)
+		return;
+	if (rc->notify & QFILE_NOTIFY_NEVER) {
+		str_append(ext, cap, " NOTIFY=NEVER");
+	} else if (rc->notify) {
+		const char *sep = " NOTIFY=";
+
+		for (unsigned b = 0; b < 3; b++)
+			if (rc->notify & (1u << b)) {
+				str_append(ext, cap, sep);
+				str_append(ext, cap, words[b]);
+				sep = ",";
+			}
+	}
+	if (rc->orcpt[0] && strchr(rc->orcpt, ';') &&
+	    xtext_ok(rc->orcpt, 500)) {
+		smtpc_fmt(p, sizeof p, " ORCPT=%s", rc->orcpt);
+		str_append(ext, cap, p);
+	}
+}
+
 /* Queue MAIL FROM for t. 0, or -1 (conn error, or s->why for a rewriting
  * failure: then *defer is set). */
 static int
 put_mail(struct smtpc *s, size_t t, int *defer)
 {
 	const struct smtpc_txn *x = &s->txns[t];
-	char from[QFILE_ADDR_MAX + 1], ext[80] = "";
+	char from[QFILE_ADDR_MAX + 1], ext[300] = "";
 
 	if (smtpc_rewrite_sender(s, x->sender, from, sizeof from, s->why,
 	                         sizeof s->why) < 0) {
@@ -237,6 +302,7 @@ put_mail(struct smtpc *s, size_t t, int *defer)
 		          (unsigned long long)x->size);
 	if (x->has8bit)
 		str_append(ext, sizeof ext, " BODY=8BITMIME");
+	dsn_mail(s, &s->q[x->slot], ext, sizeof ext);
 	smtpc_conn_deadline(&s->conn, SMTPC_MAIL_TIMEOUT);
 	return smtpc_conn_printf(&s->conn, "MAIL FROM:<%s>%s\r\n", from, ext);
 }
@@ -244,15 +310,16 @@ put_mail(struct smtpc *s, size_t t, int *defer)
 static int
 put_rcpt(struct smtpc *s, struct smtpc_item *it, int *defer)
 {
-	char to[QFILE_ADDR_MAX + 1];
+	char to[QFILE_ADDR_MAX + 1], ext[QFILE_ADDR_MAX + 64] = "";
 
 	if (smtpc_rewrite_rcpt(s, it->addr, to, sizeof to, s->why,
 	                       sizeof s->why) < 0) {
 		*defer = 1;
 		return -1;
 	}
+	dsn_rcpt(s, it, ext, sizeof ext);
 	smtpc_conn_deadline(&s->conn, SMTPC_RCPT_TIMEOUT);
-	return smtpc_conn_printf(&s->conn, "RCPT TO:<%s>\r\n", to);
+	return smtpc_conn_printf(&s->conn, "RCPT TO:<%s>%s\r\n", to, ext);
 }
 
 /* One RCPT reply for it. */

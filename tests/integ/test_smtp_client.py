@@ -27,11 +27,14 @@ USEC = [0]
 
 
 def qfile(sender=b"alice@example.org", rcpts=(b"bob@example.com",),
-          content=b"Subject: hi\n\nhello\n", attrs=()):
-    """A queue file in a private directory; returns (path, queue ID)."""
+          content=b"Subject: hi\n\nhello\n", attrs=(), dsn=None):
+    """A queue file in a private directory; returns (path, queue ID).
+    dsn: (orcpt, notify) per recipient."""
     USEC[0] += 1
+    dsn = dsn or [(b"", 0)] * len(rcpts)
     data = tq.qfile_bytes(usec=USEC[0], sender=sender, attrs=attrs,
-                          rcpts=[(r, b"", 0, tq.PENDING, b"") for r in rcpts],
+                          rcpts=[(r, o, n, tq.PENDING, b"")
+                                 for r, (o, n) in zip(rcpts, dsn)],
                           content=content)
     d = os.path.join(ENV.dir, "q")
     os.makedirs(d, exist_ok=True)
@@ -522,6 +525,28 @@ def test_smtp_sink():
             print("smtp-sink:", err.decode("latin-1")[-500:])
 
 
+def test_dsn_params():
+    f = qfile(rcpts=(b"a@x.test", b"b@x.test", b"c@x.test"),
+              attrs=(b"ret=hdrs", b"envid=QQ+2B1"),
+              dsn=[(b"rfc822;orig+40x.test", 1 | 2), (b"", 8), (b"bad orcpt", 0)])
+    srv = CaptureServer(script={"ehlo": ["PIPELINING", "DSN", "8BITMIME"]})
+    r = agent(hop(srv), [f], [(0, i, a, "") for i, a in
+                              enumerate(["a@x.test", "b@x.test", "c@x.test"])])
+    cmds = [c for c in srv.commands if c[:4] in ("MAIL", "RCPT")]
+    check(r.status(0, 0) == "sent" and cmds == [
+        "MAIL FROM:<alice@example.org> RET=HDRS ENVID=QQ+2B1",
+        "RCPT TO:<a@x.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig+40x.test",
+        "RCPT TO:<b@x.test> NOTIFY=NEVER",
+        "RCPT TO:<c@x.test>"], "DSN parameters when offered", cmds)
+    srv.stop()
+    srv = CaptureServer()
+    r = agent(hop(srv), [f], [(0, 0, "a@x.test", "")])
+    cmds = [c for c in srv.commands if c[:4] in ("MAIL", "RCPT")]
+    check(not any("NOTIFY" in c or "RET=" in c for c in cmds),
+          "no DSN parameters when not offered", cmds)
+    srv.stop()
+
+
 def test_rewrite():
     """smtp_generic_maps and tinymta_sender_address when mail leaves
     (rewrite.c from branch rewrite; SKIP in a tree without it)."""
@@ -577,7 +602,7 @@ def main():
                   test_8bitmime, test_smuggling, test_long_lines, test_reply_abuse,
                   test_timeouts, test_refused_and_fallback, test_reuse,
                   test_421_mid_session, test_ipv6_and_args, test_smtp_sink,
-                  test_rewrite):
+                  test_dsn_params, test_rewrite):
             if len(sys.argv) > 1 and t.__name__ not in sys.argv[1:]:
                 continue
             t()
