@@ -362,13 +362,16 @@ envelope(struct smtpc *s, size_t t)
 {
 	int pipe = (s->ext.flags & SMTPC_EXT_PIPELINING) != 0, defer = 0;
 	int mail_ok, any = 0;
+	char sent[SMTP_ITEMS] = {0}; /* a RCPT went out for item i */
 	size_t i;
 
 	for (i = 0; i < s->nitems; i++) {
 		s->items[i].accepted = 0;
 		if ((size_t)s->items[i].txn == t &&
-		    s->items[i].status == SMTPC_PENDING)
+		    s->items[i].status == SMTPC_PENDING) {
 			relay_of(s, &s->items[i]);
+			sent[i] = 1; /* with pipelining: all, now */
+		}
 	}
 	if (put_mail(s, t, &defer) < 0)
 		goto failed;
@@ -377,9 +380,7 @@ envelope(struct smtpc *s, size_t t)
 			goto failed;
 	}
 	for (i = 0; pipe && i < s->nitems; i++)
-		if ((size_t)s->items[i].txn == t &&
-		    s->items[i].status == SMTPC_PENDING &&
-		    put_rcpt(s, &s->items[i], &defer) < 0)
+		if (sent[i] && put_rcpt(s, &s->items[i], &defer) < 0)
 			goto failed;
 	if (pipe && reply(s, SMTPC_MAIL_TIMEOUT) < 0)
 		goto failed;
@@ -388,14 +389,15 @@ envelope(struct smtpc *s, size_t t)
 		fail_items(s, t, "MAIL FROM", 0);
 		if (closing(s, "MAIL FROM"))
 			return -1;
+		if (!pipe)
+			return 0;
 	}
-	/* with pipelining every RCPT has its reply, even after a failed
-	 * MAIL; without, RCPTs are sent only after a good MAIL */
-	for (i = 0; (pipe || mail_ok) && i < s->nitems; i++) {
+	/* with pipelining each RCPT sent has its reply, also after a failed
+	 * MAIL (read and dropped); without, RCPTs follow a good MAIL only */
+	for (i = 0; i < s->nitems; i++) {
 		struct smtpc_item *it = &s->items[i];
 
-		if ((size_t)it->txn != t ||
-		    (it->status != SMTPC_PENDING && mail_ok))
+		if (!sent[i])
 			continue;
 		if (!pipe && put_rcpt(s, it, &defer) < 0)
 			goto failed;

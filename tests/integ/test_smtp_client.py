@@ -457,6 +457,31 @@ def test_421_mid_session():
     srv.stop()
 
 
+def test_retry_next_address():
+    """A transaction cut off on one server goes on at the next with the
+    recipients still open only (not the one already bounced)."""
+    first = CaptureServer(script={"rcpt": {"a@x.test": "550 5.1.1 no"}, "data": CLOSE})
+    second = CaptureServer(script={"mail": "451 4.3.0 later"})
+    f = qfile(rcpts=(b"a@x.test", b"b@x.test"))
+    r = agent(hop(first), [f], [(0, 0, "a@x.test", ""), (0, 1, "b@x.test", "")],
+              conf=f"smtp_fallback_relay = {hop(second)}\n")
+    check(r.status(0, 0) == "bounced" and r.status(0, 1) == "deferred" and
+          "451 4.3.0 later" in r.text(0, 1) and r.elapsed < 20,
+          "bounced stays bounced, the open one tried at the next server", r)
+    rc = [c for c in second.commands if c.startswith("RCPT")]
+    check(rc == ["RCPT TO:<b@x.test>"], "only the open recipient sent again", rc)
+    first.stop()
+    second.stop()
+    third = CaptureServer()
+    first = CaptureServer(script={"dot": CLOSE})
+    r = agent(hop(first), [f], [(0, 1, "b@x.test", "")],
+              conf=f"smtp_fallback_relay = {hop(third)}\n")
+    check(r.status(0, 1) == "deferred" and "may be sent more than once" in r.text(0, 1)
+          and not third.connections, "lost after the dot: deferred, not sent again", r)
+    first.stop()
+    third.stop()
+
+
 def test_ipv6_and_args():
     try:
         srv = CaptureServer(host="::1")
@@ -471,9 +496,10 @@ def test_ipv6_and_args():
     for bad in (["smtp"], ["smtp", "[127.0.0.1]:25"],
                 ["smtp", "[127.0.0.1]:25", f[1], "0", "0", "a@b"],
                 ["smtp", "[127.0.0.1]:25", "bad/id", "0", "0", "a@b", ""],
-                ["smtp", "[127.0.0.1]:25", f[1], "99", "0", "a@b", ""]):
+                ["smtp", "[127.0.0.1]:25", f[1], "99", "0", "a@b", ""],
+                ["smtp", "[127.0.0.1]:25"] + [f[1], "0", "0", "a@b", ""] * 13):
         p = ENV.run("tinymta", *bad)
-        check(p.returncode == 64 and b"usage" in p.stderr, f"usage {bad[1:]}",
+        check(p.returncode == 64 and b"usage" in p.stderr, f"usage {bad[1:8]}",
               (p.returncode, p.stderr[-1500:]))
     r = agent("[127.0.0.1]:99999", [f], [(0, 0, "bob@example.com", "")])
     check(r.status() == "deferred" and "bad next hop syntax" in r.text(),
@@ -601,7 +627,7 @@ def main():
                   test_mail_rejected, test_data_rejected, test_helo_fallback, test_size,
                   test_8bitmime, test_smuggling, test_long_lines, test_reply_abuse,
                   test_timeouts, test_refused_and_fallback, test_reuse,
-                  test_421_mid_session, test_ipv6_and_args, test_smtp_sink,
+                  test_421_mid_session, test_retry_next_address, test_ipv6_and_args, test_smtp_sink,
                   test_dsn_params, test_rewrite):
             if len(sys.argv) > 1 and t.__name__ not in sys.argv[1:]:
                 continue
