@@ -80,6 +80,7 @@ struct smtpc_txn {
 	unsigned slot;
 	const char *sender; /* envelope sender, before rewriting */
 	int has8bit;        /* content has 8-bit bytes */
+	int smtputf8;       /* the message came with SMTPUTF8 */
 	uint64_t size;      /* content size on the wire */
 };
 

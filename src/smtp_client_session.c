@@ -179,41 +179,75 @@ hello(struct smtpc *s)
 	return -1;
 }
 
+/* Bounce every undecided item of t with text. */
+static void
+bounce_txn(struct smtpc *s, size_t t, const char *dsn, const char *text)
+{
+	for (size_t i = 0; i < s->nitems; i++)
+		if ((size_t)s->items[i].txn == t &&
+		    s->items[i].status == SMTPC_PENDING) {
+			relay_of(s, &s->items[i]);
+			smtpc_item_set(&s->items[i], SMTPC_BOUNCED, dsn, "%s",
+			               text);
+		}
+}
+
+static int
+eightbit(const char *a)
+{
+	for (; *a; a++)
+		if ((unsigned char)*a >= 0x80)
+			return 1;
+	return 0;
+}
+
+/* An address of t that needs SMTPUTF8 (RFC 6531): 8-bit bytes. */
+static int
+utf8_addr(const struct smtpc *s, size_t t)
+{
+	if (eightbit(s->txns[t].sender))
+		return 1;
+	for (size_t i = 0; i < s->nitems; i++)
+		if ((size_t)s->items[i].txn == t &&
+		    s->items[i].status == SMTPC_PENDING &&
+		    eightbit(s->items[i].addr))
+			return 1;
+	return 0;
+}
+
 /* Checks that need no command: 1 when t was settled here. */
 static int
 precheck(struct smtpc *s, size_t t)
 {
 	const struct smtpc_txn *x = &s->txns[t];
-	char name[SMTPC_HOST_MAX + 64];
+	char name[SMTPC_HOST_MAX + 64], text[SMTPC_TEXT_LINE];
 
 	server_name(s, name, sizeof name);
+	if (!(s->ext.flags & SMTPC_EXT_SMTPUTF8) && utf8_addr(s, t)) {
+		smtpc_fmt(text, sizeof text,
+		          "SMTPUTF8 is required, but was not offered by host "
+		          "%s",
+		          name);
+		bounce_txn(s, t, "5.6.7", text);
+		return 1;
+	}
 	if (x->has8bit && !(s->ext.flags & SMTPC_EXT_8BITMIME)) {
-		for (size_t i = 0; i < s->nitems; i++)
-			if ((size_t)s->items[i].txn == t &&
-			    s->items[i].status == SMTPC_PENDING) {
-				relay_of(s, &s->items[i]);
-				smtpc_item_set(
-				    &s->items[i], SMTPC_BOUNCED, "5.6.3",
-				    "message has 8-bit content, but the "
-				    "server %s does not support 8BITMIME "
-				    "(tinymta does not convert to 7 bit)",
-				    name);
-			}
+		smtpc_fmt(text, sizeof text,
+		          "message has 8-bit content, but the server %s does "
+		          "not support 8BITMIME (tinymta does not convert to "
+		          "7 bit)",
+		          name);
+		bounce_txn(s, t, "5.6.3", text);
 		return 1;
 	}
 	if ((s->ext.flags & SMTPC_EXT_SIZE) && s->ext.size > 0 &&
 	    x->size > s->ext.size) {
-		for (size_t i = 0; i < s->nitems; i++)
-			if ((size_t)s->items[i].txn == t &&
-			    s->items[i].status == SMTPC_PENDING) {
-				relay_of(s, &s->items[i]);
-				smtpc_item_set(
-				    &s->items[i], SMTPC_BOUNCED, "5.3.4",
-				    "message size %llu exceeds size limit "
-				    "%llu of server %s",
-				    (unsigned long long)x->size,
-				    (unsigned long long)s->ext.size, name);
-			}
+		smtpc_fmt(text, sizeof text,
+		          "message size %llu exceeds size limit %llu of "
+		          "server %s",
+		          (unsigned long long)x->size,
+		          (unsigned long long)s->ext.size, name);
+		bounce_txn(s, t, "5.3.4", text);
 		return 1;
 	}
 	return 0;
@@ -302,6 +336,9 @@ put_mail(struct smtpc *s, size_t t, int *defer)
 		          (unsigned long long)x->size);
 	if (x->has8bit)
 		str_append(ext, sizeof ext, " BODY=8BITMIME");
+	if ((x->smtputf8 || utf8_addr(s, t)) &&
+	    (s->ext.flags & SMTPC_EXT_SMTPUTF8))
+		str_append(ext, sizeof ext, " SMTPUTF8");
 	dsn_mail(s, &s->q[x->slot], ext, sizeof ext);
 	smtpc_conn_deadline(&s->conn, SMTPC_MAIL_TIMEOUT);
 	return smtpc_conn_printf(&s->conn, "MAIL FROM:<%s>%s\r\n", from, ext);

@@ -551,6 +551,37 @@ def test_smtp_sink():
             print("smtp-sink:", err.decode("latin-1")[-500:])
 
 
+def test_smtputf8():
+    u = "j\u00f6e@x.test"
+    f = qfile(rcpts=(u.encode(), b"plain@x.test"))
+    srv = CaptureServer(script={"ehlo": ["PIPELINING", "8BITMIME", "SMTPUTF8"]})
+    r = agent(hop(srv), [f], [(0, 0, u, ""), (0, 1, "plain@x.test", "")])
+    mail = [c for c in srv.commands if c.startswith("MAIL")]
+    check(r.status(0, 0) == "sent" and mail and mail[0].endswith(" SMTPUTF8") and
+          srv.messages and srv.messages[0].rcpts[0] == "<" + u.encode().decode("latin-1") + ">",
+          "UTF-8 address: SMTPUTF8 when offered", (r, mail))
+    srv.stop()
+    srv = CaptureServer()
+    r = agent(hop(srv), [f], [(0, 0, u, ""), (0, 1, "plain@x.test", "")])
+    check(r.status(0, 0) == "bounced" and r.dsn(0, 0) == "5.6.7" and
+          r.status(0, 1) == "bounced" and "SMTPUTF8 is required" in r.text(0, 0) and
+          not any(c.startswith("MAIL") for c in srv.commands),
+          "UTF-8 address to a server without SMTPUTF8: bounce 5.6.7", r)
+    srv.stop()
+    f2 = qfile(attrs=(b"smtputf8=yes",))
+    srv = CaptureServer(script={"ehlo": ["SMTPUTF8"]})
+    r = agent(hop(srv), [f2], [(0, 0, "bob@example.com", "")])
+    mail = [c for c in srv.commands if c.startswith("MAIL")]
+    check(r.status() == "sent" and mail and mail[0].endswith(" SMTPUTF8"),
+          "message with SMTPUTF8: passed on", mail)
+    srv.stop()
+    srv = CaptureServer()
+    r = agent(hop(srv), [f2], [(0, 0, "evil@x.test>\tNOTIFY=NEVER", "")])
+    check(r.status() == "bounced" and r.dsn() == "5.1.3" and not srv.connections,
+          "control byte in an address: bounced, nothing sent", r)
+    srv.stop()
+
+
 def test_dsn_params():
     f = qfile(rcpts=(b"a@x.test", b"b@x.test", b"c@x.test"),
               attrs=(b"ret=hdrs", b"envid=QQ+2B1"),
@@ -628,7 +659,7 @@ def main():
                   test_8bitmime, test_smuggling, test_long_lines, test_reply_abuse,
                   test_timeouts, test_refused_and_fallback, test_reuse,
                   test_421_mid_session, test_retry_next_address, test_ipv6_and_args, test_smtp_sink,
-                  test_dsn_params, test_rewrite):
+                  test_smtputf8, test_dsn_params, test_rewrite):
             if len(sys.argv) > 1 and t.__name__ not in sys.argv[1:]:
                 continue
             t()
