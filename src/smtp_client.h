@@ -41,7 +41,7 @@
 #define SMTPC_DATA_INIT_TIMEOUT 120
 #define SMTPC_DATA_XFER_TIMEOUT 180
 #define SMTPC_RSET_TIMEOUT 20
-#define SMTPC_QUIT_TIMEOUT 300
+#define SMTPC_QUIT_TIMEOUT 300 /* sending it; its reply is not awaited */
 
 /* One header field kept whole for rewrite_header (a longer one is sent
  * unchanged). */

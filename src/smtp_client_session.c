@@ -559,8 +559,10 @@ smtpc_session(struct smtpc *s, const struct smtpc_dest *dest)
 		dirty = r != 0;
 		broken = r < 0;
 	}
+	/* Postfix's smtp_skip_quit_response: the reply to QUIT is not
+	 * awaited; a server slow to say goodbye delays no result */
 	if (!broken && command(s, SMTPC_QUIT_TIMEOUT, "QUIT") == 0)
-		(void)reply(s, SMTPC_QUIT_TIMEOUT);
+		(void)smtpc_conn_flush(&s->conn);
 	smtpc_conn_close(&s->conn);
 	return 0;
 }

@@ -128,6 +128,7 @@ def test_happy_pipelining():
           "MAIL and RCPTs pipelined in one write, DATA after", s.chunks)
     check(" SIZE=" in s.commands[1] and "BODY=" not in s.commands[1],
           "SIZE= given, no BODY= for 7-bit", s.commands[1])
+    srv.wait_idle(10)
     check(s.commands[-1] == "QUIT", "QUIT at the end", s.commands)
     check(f"relay=127.0.0.1[127.0.0.1]:{srv.port}" in r.err and
           "to=<bob@example.com>" in r.err and "status=sent (250 2.0.0" in r.err and
@@ -353,6 +354,10 @@ def test_timeouts():
           r.elapsed < 15, "data done timeout", r)
     check(r.site == "site ok server reached", "site ok after a greeting", r)
     srv.stop()
+    srv = CaptureServer(script={"quit": HANG})
+    r = agent(hop(srv), [f], [(0, 0, "bob@example.com", "")])
+    check(r.status() == "sent" and r.elapsed < 15, "no wait for the reply to QUIT", r)
+    srv.stop()
     # connect timeout: a listener whose backlog is full drops the SYN
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
@@ -397,6 +402,7 @@ def test_refused_and_fallback():
     srv = CaptureServer()
     r = agent(hop(bad), [f], [(0, 0, "bob@example.com", "")],
               conf=f"smtp_fallback_relay = {hop(srv)}\n")
+    bad.wait_idle(10)
     check(r.status() == "sent" and len(srv.messages) == 1 and
           "QUIT" in bad.commands, "4xx greeting: next server", (r, bad.commands))
     bad.stop()
