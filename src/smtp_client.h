@@ -43,20 +43,6 @@
 #define SMTPC_RSET_TIMEOUT 20
 #define SMTPC_QUIT_TIMEOUT 300 /* sending it; its reply is not awaited */
 
-/* One header field kept whole for rewrite_header (a longer one is sent
- * unchanged). */
-#define SMTPC_FIELD_MAX 16384
-
-/* The header stage of the content output (smtp_client_rewrite.c). */
-struct smtpc_hdrs {
-	struct rewrite_hdr st;
-	int state;  /* private: start of a line, in a line, body */
-	int raw;    /* the field did not fit: passed on unchanged */
-	size_t len; /* bytes in field */
-	char field[SMTPC_FIELD_MAX];
-	char out[SMTPC_FIELD_MAX + 1024];
-};
-
 enum smtpc_status {
 	SMTPC_PENDING = 0,
 	SMTPC_SENT,
@@ -113,7 +99,6 @@ struct smtpc {
 	int dns_final; /* the DNS said no for good (bounced) */
 	char why[SMTPC_TEXT_LINE]; /* why the last attempt failed */
 	char why_dsn[16];
-	struct smtpc_hdrs hdrs;
 };
 
 /* smtp_client.c: deliver every usable item, leaving a result in each. */

@@ -4,10 +4,9 @@
  * real functions replace these at link time. Until then nothing is
  * rewritten when mail leaves. Delete this file once rewrite.c is in.
  */
+#include "qfile.h"
 #include "rewrite.h"
 #include "util/str.h"
-
-#include <string.h>
 
 __attribute__((weak)) int
 rewrite_addr(const struct conf *c, enum rewrite_where where, const char *addr,
@@ -20,32 +19,20 @@ rewrite_addr(const struct conf *c, enum rewrite_where where, const char *addr,
 	return str_copy(out, outlen, addr) < 0 ? -1 : 0;
 }
 
-__attribute__((weak)) void
-rewrite_hdr_init(struct rewrite_hdr *st, int out)
+__attribute__((weak)) int
+rewrite_content(const struct conf *c, int out, struct qfile_reader *r,
+                rewrite_emit_fn *emit, void *ctx, char *why, size_t whylen)
 {
-	memset(st, 0, sizeof *st);
-	st->out = out;
-}
+	char buf[8192];
+	ssize_t n;
 
-__attribute__((weak)) ssize_t
-rewrite_header(const struct conf *c, struct rewrite_hdr *st, const char *field,
-               size_t len, char *out, size_t outcap)
-{
 	(void)c;
-	(void)st;
-	if (len > outcap)
-		return -1;
-	memcpy(out, field, len);
-	return (ssize_t)len;
-}
-
-__attribute__((weak)) ssize_t
-rewrite_header_end(const struct conf *c, struct rewrite_hdr *st, char *out,
-                   size_t outcap)
-{
-	(void)c;
-	(void)st;
 	(void)out;
-	(void)outcap;
-	return 0;
+	(void)why;
+	(void)whylen;
+	qfile_content_rewind(r);
+	while ((n = qfile_content_read(r, buf, sizeof buf)) > 0)
+		if (emit(ctx, buf, (size_t)n) < 0)
+			return -1;
+	return n < 0 ? -1 : 0;
 }
