@@ -248,6 +248,30 @@ test_nexthop(void)
 	}
 }
 
+static void
+test_literal(void)
+{
+	struct smtpc_dest d;
+
+	T_CHECK(smtpc_literal("192.0.2.1", 2525, &d) == 1 &&
+	            d.sa.ss_family == AF_INET && d.port == 2525 &&
+	            d.salen == sizeof(struct sockaddr_in),
+	        "IPv4 literal");
+	T_STREQ(d.addr, "192.0.2.1", "IPv4 text");
+	T_CHECK(smtpc_literal("2001:db8::1", 25, &d) == 1 &&
+	            d.sa.ss_family == AF_INET6,
+	        "IPv6 literal");
+	T_CHECK(smtpc_literal("IPv6:::1", 25, &d) == 1 &&
+	            d.sa.ss_family == AF_INET6,
+	        "RFC 5321 IPv6: tag");
+	T_STREQ(d.addr, "::1", "tag dropped");
+	T_CHECK(smtpc_literal("IPv6:192.0.2.1", 25, &d) == 0,
+	        "IPv6: tag with an IPv4 address");
+	T_CHECK(smtpc_literal("mx.example.com", 25, &d) == 0, "a name");
+	T_CHECK(smtpc_literal("192.0.2.256", 25, &d) == 0, "bad IPv4");
+	T_CHECK(smtpc_literal("", 25, &d) == 0, "empty");
+}
+
 /* Encode in with limit through a small output buffer. */
 static size_t
 encode(const char *in, size_t n, size_t limit, char *out, size_t cap)
@@ -323,6 +347,7 @@ main(void)
 	test_dsn_and_line();
 	test_ehlo();
 	test_nexthop();
+	test_literal();
 	test_dot();
 	test_scan();
 	return T_DONE();
