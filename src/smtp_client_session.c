@@ -135,6 +135,7 @@ hello(struct smtpc *s)
 	long long helo_to = conf_time(s->role.conf, "smtp_helo_timeout");
 	const char *name = conf_get(s->role.conf, "smtp_helo_name");
 	char line[SMTPC_TEXT_LINE], cmd[300];
+	const char *what = "EHLO";
 
 	if (reply(s, helo_to) < 0) {
 		conn_failed(s, "receiving the initial server greeting");
@@ -163,7 +164,8 @@ hello(struct smtpc *s)
 		 * in with smtpc_conn_set_io() and send EHLO again. */
 		return 0;
 	}
-	if (s->reply.code / 100 == 5 && s->reply.code != 554) {
+	if (s->reply.code / 100 == 5) {
+		what = "HELO";
 		smtpc_fmt(cmd, sizeof cmd, "HELO %s", name);
 		if (command(s, helo_to, cmd) < 0 || reply(s, helo_to) < 0) {
 			conn_failed(s, "performing the HELO handshake");
@@ -172,9 +174,7 @@ hello(struct smtpc *s)
 		if (s->reply.code / 100 == 2)
 			return 0;
 	}
-	said(s,
-	     s->reply.code / 100 == 5 && s->reply.code != 554 ? "HELO" : "EHLO",
-	     line, sizeof line);
+	said(s, what, line, sizeof line);
 	set_why(s, "4.4.2", "%s", line);
 	return -1;
 }

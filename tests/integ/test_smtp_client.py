@@ -202,6 +202,11 @@ def test_helo_fallback():
     check(cmds[:2] == ["EHLO test.example", "HELO test.example"], "EHLO then HELO", cmds)
     check("SIZE=" not in cmds[2], "no ESMTP parameters after HELO", cmds)
     srv.stop()
+    srv = CaptureServer(script={"ehlo": "500 5.5.1 no", "helo": "450 4.7.1 later"})
+    r = agent(hop(srv), [f], [(0, 0, "bob@example.com", "")])
+    check(r.status() == "deferred" and "said: 450 4.7.1 later (in reply to HELO command)"
+          in r.text(), "HELO refused too: deferred, HELO named", r)
+    srv.stop()
     srv = CaptureServer(script={"ehlo": "421 4.3.2 Shutting down"})
     r = agent(hop(srv), [f], [(0, 0, "bob@example.com", "")])
     check(r.status() == "deferred" and "(in reply to EHLO command)" in r.text(),
