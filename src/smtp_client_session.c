@@ -361,11 +361,10 @@ put_rcpt(struct smtpc *s, struct smtpc_item *it, int *defer)
 
 /* One RCPT reply for it. */
 static void
-rcpt_result(struct smtpc *s, size_t t, struct smtpc_item *it)
+rcpt_result(struct smtpc *s, struct smtpc_item *it)
 {
 	char text[SMTPC_TEXT_LINE], dsn[16];
 
-	(void)t;
 	relay_of(s, it);
 	if (s->reply.code / 100 == 2) {
 		it->accepted = 1;
@@ -441,7 +440,7 @@ envelope(struct smtpc *s, size_t t)
 		if (reply(s, SMTPC_RCPT_TIMEOUT) < 0)
 			goto failed;
 		if (mail_ok)
-			rcpt_result(s, t, it);
+			rcpt_result(s, it);
 		any |= it->accepted;
 		if (closing(s, "RCPT TO"))
 			return -1;
