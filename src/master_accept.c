@@ -13,6 +13,7 @@
 #include "util/str.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -195,6 +196,45 @@ addr_of(const struct sockaddr_storage *ss, struct anvil_addr *a, unsigned *port,
 		str_copy(text, cap, "unknown");
 }
 
+/* 1 when service s may use TLS (the rule of smtpd_tls.c's tls_level). */
+static int
+svc_tls(const struct master_cf *cf, const struct master_service *s,
+        const struct conf *c)
+{
+	static const char *const yes[] = {"smtpd_tls_wrappermode",
+	                                  "smtpd_use_tls", "smtpd_enforce_tls"};
+	char v[CONF_VALUE_MAX];
+
+	svc_value(cf, s, c, "smtpd_tls_security_level", v, sizeof v);
+	if (*v)
+		return strcmp(v, "none") != 0;
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		svc_value(cf, s, c, yes[i], v, sizeof v);
+		if (strcmp(v, "yes") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* In the child, as root: open the certificate and the key of a service
+ * that may use TLS and pass them to smtpd as "FD:PATH" in env, so that
+ * the key file can stay readable by root only (docs/processes.md). A file
+ * that does not open is left to smtpd, which names it in its error. */
+static void
+pass_tls_file(const struct master_cf *cf, const struct master_service *s,
+              const struct conf *c, const char *param, const char *env)
+{
+	char path[CONF_VALUE_MAX], val[CONF_VALUE_MAX + 16];
+	int fd;
+
+	svc_value(cf, s, c, param, path, sizeof path);
+	if (!*path || (fd = open(path, O_RDONLY | O_NOCTTY)) < 0)
+		return;
+	snprintf(val, sizeof val, "%d:%s", fd, path);
+	if (setenv(env, val, 1) < 0)
+		_exit(71);
+}
+
 /* In the child: environment, descriptors 0 and 1, privileges, exec. */
 static _Noreturn void
 session_child(struct master *m, const struct master_cf *cf,
@@ -221,6 +261,12 @@ session_child(struct master *m, const struct master_cf *cf,
 		_exit(71);
 	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || (fd > 1 && close(fd) < 0))
 		_exit(71);
+	if (svc_tls(cf, s, m->conf)) {
+		pass_tls_file(cf, s, m->conf, "smtpd_tls_cert_file",
+		              "TINYMTA_TLS_CERT");
+		pass_tls_file(cf, s, m->conf, "smtpd_tls_key_file",
+		              "TINYMTA_TLS_KEY");
+	}
 	argv[n++] = "tinymta";
 	argv[n++] = "smtpd";
 	for (size_t i = 0; i < s->nopts; i++) {

@@ -86,12 +86,19 @@ ext_utf8(const struct smtpd *s, char *out, size_t cap)
 	return s->utf8 ? snprintf(out, cap, "SMTPUTF8") : 0;
 }
 
+static int
+ext_starttls(const struct smtpd *s, char *out, size_t cap)
+{
+	return smtpd_tls_offered(s) ? snprintf(out, cap, "STARTTLS") : 0;
+}
+
 static const struct extension {
 	const char *name; /* fixed keyword, or NULL: fn writes it */
 	int (*fn)(const struct smtpd *s, char *out, size_t cap);
 } extensions[] = {
     {"PIPELINING", NULL},          {NULL, ext_size},   {NULL, ext_vrfy},
     {"ENHANCEDSTATUSCODES", NULL}, {"8BITMIME", NULL}, {NULL, ext_utf8},
+    {NULL, ext_starttls},
 };
 
 static void
@@ -387,10 +394,10 @@ do_help(struct smtpd *s, const struct smtp_cmd *c)
 }
 
 static void
-do_notls(struct smtpd *s, const struct smtp_cmd *c)
+do_starttls(struct smtpd *s, const struct smtp_cmd *c)
 {
 	(void)c;
-	smtpd_reply(s, "502 5.5.1 Error: command not implemented");
+	smtpd_starttls(s);
 }
 
 static void
@@ -414,7 +421,8 @@ static const struct command commands[] = {
     {SMTP_CMD_QUIT, SMTPD_S_ANY, NULL, NULL, do_quit},
     {SMTP_CMD_VRFY, SMTPD_S_ANY, NULL, NULL, do_vrfy},
     {SMTP_CMD_HELP, SMTPD_S_ANY, NULL, NULL, do_help},
-    {SMTP_CMD_STARTTLS, SMTPD_S_ANY, NULL, NULL, do_notls},
+    {SMTP_CMD_STARTTLS, SMTPD_S_CONNECT | SMTPD_S_HELO,
+     "503 5.5.1 Error: MAIL transaction in progress", NULL, do_starttls},
     {SMTP_CMD_AUTH, SMTPD_S_ANY, NULL, NULL, do_noauth},
 };
 
@@ -489,6 +497,12 @@ smtpd_dispatch(struct smtpd *s, const char *line, size_t len)
 	}
 	if (!(cmd->states & s->state)) {
 		smtpd_reply(s, "%s", cmd->badstate);
+		return;
+	}
+	if (s->tls_level == SMTPD_TLS_ENCRYPT && !s->tls &&
+	    (c.verb == SMTP_CMD_MAIL || c.verb == SMTP_CMD_AUTH ||
+	     c.verb == SMTP_CMD_VRFY)) {
+		smtpd_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
 		return;
 	}
 	if (cmd->check && cmd->check(s, &c) < 0)
