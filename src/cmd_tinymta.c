@@ -28,6 +28,9 @@ static const struct command {
      "flush                retry all deferred mail now"},
     {"check", tinymta_check_main,
      "check [--json]       check main.cf and master.cf; exit 78 on errors"},
+    {"gencert", tinymta_gencert_main,
+     "gencert [-f] [-d DAYS] [-n NAME] [CERT KEY]\n"
+     "                       a self-signed ECDSA certificate for smtpd"},
     {"pickup", tinymta_pickup_main, NULL},
     {"qmgr", tinymta_qmgr_main, NULL},
     {"local", tinymta_local_main, NULL},
