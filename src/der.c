@@ -86,11 +86,13 @@ der_put(struct der *d, unsigned tag, const void *p, size_t n)
 {
 	unsigned char h[5];
 
-	if (n > 0xffffff) {
+	size_t k = header(h, tag, n);
+
+	if (n > 0xffffff || k + n < k || k + n > d->cap - d->len) {
 		d->err = 1;
 		return;
 	}
-	der_raw(d, h, header(h, tag, n));
+	der_raw(d, h, k);
 	der_raw(d, p, n);
 }
 

@@ -84,7 +84,7 @@ pem_event(struct pem_walk *w)
 
 /* Push all of p[len]; the decoder stops at each event. */
 static int
-pem_push(struct pem_walk *w, const char *p, size_t len)
+pem_push_run(struct pem_walk *w, const char *p, size_t len)
 {
 	while (len > 0) {
 		size_t k = br_pem_decoder_push(&w->pc, p, len);
@@ -94,6 +94,24 @@ pem_push(struct pem_walk *w, const char *p, size_t len)
 			return rc;
 		p += k;
 		len -= k;
+	}
+	return 0;
+}
+
+/* BearSSL's decoder wants LF line ends: CRs are left out (files edited
+ * on Windows have CRLF). */
+static int
+pem_push(struct pem_walk *w, const char *p, size_t len)
+{
+	while (len > 0) {
+		const char *cr = memchr(p, '\r', len);
+		size_t n = cr ? (size_t)(cr - p) : len;
+		int rc = pem_push_run(w, p, n);
+
+		if (rc < 0)
+			return rc;
+		p += n + (cr != NULL);
+		len -= n + (cr != NULL);
 	}
 	return 0;
 }
