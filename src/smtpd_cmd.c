@@ -144,7 +144,9 @@ spool_has_room(const struct smtpd *s, uint64_t size)
 static int
 check_mail(struct smtpd *s, const struct smtp_cmd *c)
 {
-	if (s->helo_required && s->state == SMTPD_S_CONNECT) {
+	/* RFC 3207: after STARTTLS the client greets again (and so in TLS
+	 * sessions, whatever smtpd_helo_required says) */
+	if ((s->helo_required || s->tls) && s->state == SMTPD_S_CONNECT) {
 		smtpd_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return -1;
 	}
