@@ -35,7 +35,7 @@ struct tls_creds {
 	size_t nchain;
 	int key_type;                /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
 	br_skey_decoder_context key; /* the key points into it */
-	unsigned char der[TLS_PEM_FILE_MAX]; /* the certificates' DER */
+	unsigned char der[TLS_CHAIN_MAX * 4096]; /* the certificates, DER */
 	size_t derlen;
 };
 

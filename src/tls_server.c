@@ -12,10 +12,13 @@
 #include "util/str.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Server preference order: GCM and ChaCha20 with ECDHE; the key type
@@ -177,6 +180,9 @@ tls_server_init(struct tls_conn *t, const struct tls_creds *c, int fd,
 	if (!br_ssl_server_reset(sc))
 		return -1;
 	br_sslio_init(&t->io, e, low_read, t, low_write, t);
+	/* the handshake's flights go out as separate writes: without this,
+	 * Nagle's algorithm and delayed ACKs add 40 ms to each handshake */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	return 0;
 }
 

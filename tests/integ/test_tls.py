@@ -453,7 +453,7 @@ def pss_kib(pid):
     return total
 
 
-def session_pss(d, port, tls, cert):
+def session_pss(d, port, tls, cert, bulk=False):
     before = set(d.sessions())
     s = socket.create_connection(("127.0.0.1", port), timeout=20)
     f = s.makefile("rb")
@@ -467,6 +467,14 @@ def session_pss(d, port, tls, cert):
         f = s.makefile("rb")
         s.sendall(b"EHLO x\r\n")
         read_reply(f)
+    if bulk:  # a 256 KB message first: every buffer has been used
+        s.sendall(f"MAIL FROM:<a@b.example>\r\nRCPT TO:<{USER}@test.example>\r\n"
+                  "DATA\r\n".encode())
+        for _ in range(3):
+            f.readline()
+        s.sendall(b"Subject: bulk\r\n\r\n" + (b"x" * 998 + b"\r\n") * 256
+                  + b".\r\n")
+        f.readline()
     new = []
     wait_for(lambda: bool(new.extend(set(d.sessions()) - before) or new), 10)
     time.sleep(0.3)
@@ -489,6 +497,23 @@ def test_figures():
     if plain and tls:
         check(tls - plain < 100, "an idle TLS session costs under 100 KiB Pss",
               (plain, tls))
+    plain = session_pss(d, port, False, c, bulk=True)
+    tls = session_pss(d, port, True, c, bulk=True)
+    print(f"FIGURE smtpd Pss idle after a 256 KB message: plaintext {plain} KiB, "
+          f"TLS {tls} KiB, delta {None if not (plain and tls) else tls - plain} KiB")
+    if plain and tls:
+        check(tls - plain < 100, "after a big message too", (plain, tls))
+    n, t0 = 0, time.time()
+    while time.time() - t0 < 5 and n < 500:
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        f = s.makefile("rb")
+        read_reply(f)
+        s.sendall(b"QUIT\r\n")
+        f.readline()
+        s.close()
+        n += 1
+    plain_rate = n / (time.time() - t0)
+    print(f"FIGURE plaintext connections (greeting, QUIT) per second: {plain_rate:.1f}")
     ctx = ctx_pinned(c)
     n, t0 = 0, time.time()
     while time.time() - t0 < 5 and n < 500:
