@@ -423,8 +423,7 @@ static const struct command commands[] = {
     {SMTP_CMD_QUIT, SMTPD_S_ANY, NULL, NULL, do_quit},
     {SMTP_CMD_VRFY, SMTPD_S_ANY, NULL, NULL, do_vrfy},
     {SMTP_CMD_HELP, SMTPD_S_ANY, NULL, NULL, do_help},
-    {SMTP_CMD_STARTTLS, SMTPD_S_CONNECT | SMTPD_S_HELO,
-     "503 5.5.1 Error: MAIL transaction in progress", NULL, do_starttls},
+    {SMTP_CMD_STARTTLS, SMTPD_S_ANY, NULL, NULL, do_starttls},
     {SMTP_CMD_AUTH, SMTPD_S_ANY, NULL, NULL, do_noauth},
 };
 

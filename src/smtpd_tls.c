@@ -153,6 +153,10 @@ smtpd_starttls(struct smtpd *s)
 		               "problem");
 		return;
 	}
+	if (s->state & (SMTPD_S_MAIL | SMTPD_S_RCPT)) {
+		smtpd_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
 	smtpd_reply(s, "220 2.0.0 Ready to start TLS");
 	if (smtpd_flush(s) < 0)
 		return;
