@@ -17,6 +17,7 @@
 #define TLS_PEM_FILE_MAX 65536 /* a PEM file (chain or key) */
 #define TLS_DER_MAX 16384      /* one PEM object, decoded */
 #define TLS_ERR_MAX 512        /* an error text */
+#define TLS_CLOSE_MS 5000      /* at most for sending close_notify */
 
 /* ---- tls_pem.c ---- */
 
@@ -78,7 +79,8 @@ int tls_handshake(struct tls_conn *t);
 ssize_t tls_read(struct tls_conn *t, void *buf, size_t len);
 /* Write and flush all of buf. 0, or -1. */
 int tls_write_all(struct tls_conn *t, const void *buf, size_t len);
-/* Send close_notify (best effort, bounded by the timeout). */
+/* Send close_notify without waiting for the peer's (best effort, at most
+ * TLS_CLOSE_MS). */
 void tls_close(struct tls_conn *t);
 /* "TLSv1.2 with cipher ECDHE-ECDSA-AES256-GCM-SHA384 (256/256 bits)" */
 void tls_describe(const struct tls_conn *t, char *out, size_t cap);

@@ -217,11 +217,28 @@ tls_write_all(struct tls_conn *t, const void *buf, size_t len)
 	return br_sslio_flush(&t->io) == 0 ? 0 : -1;
 }
 
+/* Send close_notify and return: br_sslio_close would also wait for the
+ * peer's close_notify, and a client that waits for the server to close
+ * first (after 221) would hold the session until the timeout. */
 void
 tls_close(struct tls_conn *t)
 {
-	if (br_ssl_engine_current_state(&t->sc.eng) != BR_SSL_CLOSED)
-		br_sslio_close(&t->io);
+	br_ssl_engine_context *e = &t->sc.eng;
+
+	if (br_ssl_engine_current_state(e) == BR_SSL_CLOSED)
+		return;
+	br_ssl_engine_close(e);
+	if (t->timeout_ms > TLS_CLOSE_MS || t->timeout_ms < 0)
+		t->timeout_ms = TLS_CLOSE_MS;
+	while (br_ssl_engine_current_state(e) & BR_SSL_SENDREC) {
+		size_t len;
+		unsigned char *buf = br_ssl_engine_sendrec_buf(e, &len);
+		int n = low_write(t, buf, len);
+
+		if (n < 0)
+			break;
+		br_ssl_engine_sendrec_ack(e, (size_t)n);
+	}
 }
 
 void

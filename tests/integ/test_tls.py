@@ -305,7 +305,19 @@ def test_injection():
     r = tf.readline()
     check(r.startswith(b"554 5.5.1"), "STARTTLS inside TLS refused", r)
     t.sendall(b"QUIT\r\n")
-    tf.readline()
+    check(tf.readline().startswith(b"221"), "221 after QUIT")
+    # a client that waits for the server to close first: close_notify and
+    # EOF come at once (the server does not wait for our close_notify)
+    t0 = time.time()
+    try:
+        rest = tf.read()
+    except (ssl.SSLError, OSError) as e:
+        rest = repr(e).encode()
+    check(time.time() - t0 < 5 and rest == b"", "close_notify after QUIT",
+          (time.time() - t0, rest))
+    check(wait_for(lambda: "disconnect from" in d.maillog(), 5),
+          "the session ends without waiting for the client's close_notify",
+          d.maillog()[-800:])
     t.close()
     check(wait_for(lambda: "discarding 6 bytes of plaintext" in d.maillog(), 10),
           "the discarded bytes are logged", d.maillog()[-1500:])
@@ -361,8 +373,6 @@ def test_root_only_key():
         check(False, "STARTTLS with a key only root can read", repr(e))
     check(wait_for(lambda: "Subject: root only key" in d.mbox(), 30),
           "delivered", d.maillog()[-1500:])
-    # the same key by a -o path the master does not know about: smtpd
-    # (mail_owner) cannot read it and says which file
     d.finish()
 
 
