@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE /* accept4 */
 #include "master_listen_impl.h"
+#include "tls.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -235,6 +236,23 @@ pass_tls_file(const struct master_cf *cf, const struct master_service *s,
 		_exit(71);
 }
 
+/* The TLS session cache all smtpd processes share (tls_cache.c), made
+ * at the first session of a TLS service; -1 until then or if that failed
+ * (sessions then are not resumable). It lives as long as the master. */
+static int tls_cache_fd = -1;
+
+static void
+pass_tls_cache(void)
+{
+	char num[16];
+
+	if (tls_cache_fd < 0 || fcntl(tls_cache_fd, F_SETFD, 0) < 0)
+		return;
+	snprintf(num, sizeof num, "%d", tls_cache_fd);
+	if (setenv("TINYMTA_TLS_CACHE", num, 1) < 0)
+		_exit(71);
+}
+
 /* In the child: environment, descriptors 0 and 1, privileges, exec. */
 static _Noreturn void
 session_child(struct master *m, const struct master_cf *cf,
@@ -266,6 +284,7 @@ session_child(struct master *m, const struct master_cf *cf,
 		              "TINYMTA_TLS_CERT");
 		pass_tls_file(cf, s, m->conf, "smtpd_tls_key_file",
 		              "TINYMTA_TLS_KEY");
+		pass_tls_cache();
 	}
 	argv[n++] = "tinymta";
 	argv[n++] = "smtpd";
@@ -313,6 +332,12 @@ spawn_session(struct master *m, const struct lsock *ls, int fd,
 	if (room_for_session(l) < 0) {
 		log_error("no memory for a session from %s", ip);
 		return;
+	}
+	if (tls_cache_fd < 0 && svc_tls(l->cf, &l->cf->v[ls->svc], m->conf) &&
+	    (tls_cache_fd = tls_cache_create()) < 0) {
+		log_warn("TLS session cache: %s; sessions are not resumed",
+		         strerror(errno));
+		tls_cache_fd = -2; /* do not try again */
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);

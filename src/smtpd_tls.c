@@ -100,6 +100,35 @@ smtpd_tls_offered(const struct smtpd *s)
 	return s->creds && !s->tls && s->tls_level != SMTPD_TLS_NONE;
 }
 
+/* The shared session cache the master passed (TINYMTA_TLS_CACHE), or
+ * NULL: full handshakes only. */
+static struct tls_cache the_cache;
+
+static struct tls_cache *
+cache(void)
+{
+	const char *v = getenv("TINYMTA_TLS_CACHE");
+	char *end;
+	long fd = v ? strtol(v, &end, 10) : -1;
+
+	if (the_cache.shm)
+		return &the_cache;
+	if (fd < 3 || fd > 1023 || *end ||
+	    tls_cache_attach(&the_cache, (int)fd) < 0)
+		return NULL;
+	return &the_cache;
+}
+
+static int
+handshake(struct smtpd *s)
+{
+	if (tls_server_init(s->tls, s->creds, s->in_fd, s->timeout_ms,
+	                    role_stopping) < 0)
+		return -1;
+	tls_server_use_cache(s->tls, cache());
+	return tls_handshake(s->tls);
+}
+
 int
 smtpd_tls_start(struct smtpd *s)
 {
@@ -111,10 +140,7 @@ smtpd_tls_start(struct smtpd *s)
 		return -1;
 	}
 	s->tls = malloc(sizeof *s->tls);
-	if (!s->tls ||
-	    tls_server_init(s->tls, s->creds, s->in_fd, s->timeout_ms,
-	                    role_stopping) < 0 ||
-	    tls_handshake(s->tls) < 0) {
+	if (!s->tls || handshake(s) < 0) {
 		if (s->tls)
 			tls_error_text(s->tls, what, sizeof what);
 		else
@@ -125,8 +151,8 @@ smtpd_tls_start(struct smtpd *s)
 		return -1;
 	}
 	tls_describe(s->tls, what, sizeof what);
-	log_info("Anonymous TLS connection established from %s: %s", s->client,
-	         what);
+	log_info("Anonymous TLS connection established from %s: %s%s",
+	         s->client, what, the_cache.hits ? " (session reused)" : "");
 	if (s->tls_received)
 		snprintf(s->tls_text, sizeof s->tls_text,
 		         "(using %s)\n\t(No client certificate requested)",
@@ -184,6 +210,7 @@ smtpd_tls_end(struct smtpd *s)
 		free(s->tls);
 		s->tls = NULL;
 	}
+	tls_cache_detach(&the_cache);
 	if (s->creds) {
 		tls_creds_wipe(s->creds);
 		free(s->creds);

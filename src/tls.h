@@ -90,4 +90,25 @@ void tls_error_text(const struct tls_conn *t, char *out, size_t cap);
 /* OpenSSL's name and the key bits of a suite we offer; NULL if unknown. */
 const char *tls_suite_name(uint16_t suite, int *bits);
 
+/* ---- tls_cache.c ---- */
+
+#define TLS_CACHE_SLOTS 256     /* sessions remembered (~27 KB shared) */
+#define TLS_CACHE_LIFETIME 3600 /* seconds, as Postfix's default */
+
+struct tls_cache_shm;
+struct tls_cache {
+	const br_ssl_session_cache_class *vtable; /* first: BearSSL's view */
+	int fd;
+	struct tls_cache_shm *shm;
+	unsigned hits; /* sessions resumed from it */
+};
+
+/* The master: a new shared table (a memfd, close-on-exec). fd or -1. */
+int tls_cache_create(void);
+/* smtpd: map the table the master passed. 0, or -1 (no cache). */
+int tls_cache_attach(struct tls_cache *c, int fd);
+void tls_cache_detach(struct tls_cache *c);
+/* Use c for t's handshake (before tls_handshake). */
+void tls_server_use_cache(struct tls_conn *t, struct tls_cache *c);
+
 #endif

@@ -496,6 +496,49 @@ def session_pss(d, port, tls, cert, bulk=False):
     return val
 
 
+def starttls_conn(port, ctx, session=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    f = s.makefile("rb")
+    read_reply(f)
+    s.sendall(b"STARTTLS\r\n")
+    f.readline()
+    return ctx.wrap_socket(s, server_hostname="test.example", session=session)
+
+
+def test_resumption():
+    """A session saved by one smtpd process is resumed by the next one
+    (the master's shared cache); s_client -reconnect agrees."""
+    d, port, c, k = tls_daemon()
+    d.start()
+    ctx = ctx_pinned(c)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    t = starttls_conn(port, ctx)
+    sess = t.session
+    check(not t.session_reused and sess and len(sess.id) == 32,
+          "a full handshake gives a session ID")
+    t.close()
+    for i in range(3):
+        t = starttls_conn(port, ctx, sess)
+        check(t.session_reused, f"resumed in another process ({i + 1})")
+        t.sendall(b"EHLO x\r\n")
+        check(t.recv(100).startswith(b"250"), "and the session works")
+        t.close()
+    other = ctx_pinned(c)
+    other.maximum_version = ssl.TLSVersion.TLSv1_2
+    t = starttls_conn(port, other)
+    check(not t.session_reused, "a new client gets a full handshake")
+    t.close()
+    check(wait_for(lambda: d.maillog().count("(session reused)") >= 3, 10),
+          "resumed sessions are logged", d.maillog()[-1000:])
+    r = subprocess.run(["openssl", "s_client", "-starttls", "smtp", "-connect",
+                        f"127.0.0.1:{port}", "-CAfile", c, "-tls1_2", "-reconnect"],
+                       input=b"", capture_output=True, timeout=60)
+    out = r.stdout.decode(errors="replace")
+    check(out.count("Reused, TLSv1.2") >= 4, "s_client -reconnect: sessions reused",
+          out[-800:])
+    d.finish()
+
+
 def test_figures():
     """Pss of an idle TLS session against a plaintext one, handshakes per
     second on loopback (printed; the memory goal is checked on the static
@@ -545,6 +588,19 @@ def test_figures():
     print(f"FIGURE STARTTLS connections with full handshake per second "
           f"(python client, one at a time): {n / dt:.1f}")
     check(n > 0, "handshakes measured")
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    t = starttls_conn(port, ctx)
+    sess = t.session
+    t.close()
+    n, reused, t0 = 0, 0, time.time()
+    while time.time() - t0 < 5 and n < 500:
+        t = starttls_conn(port, ctx, sess)
+        reused += t.session_reused
+        t.close()
+        n += 1
+    dt = time.time() - t0
+    print(f"FIGURE STARTTLS connections with a resumed session per second: "
+          f"{n / dt:.1f} ({reused} of {n} resumed)")
     d.finish()
 
 
@@ -553,7 +609,7 @@ def main():
     for t in (test_gencert, test_gencert_clock_unset, test_starttls_end_to_end,
               test_s_client_starttls, test_wrappermode, test_injection,
               test_encrypt_level, test_root_only_key, test_bad_keys, test_rsa,
-              test_cipher_policy, test_figures):
+              test_cipher_policy, test_resumption, test_figures):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a stop
