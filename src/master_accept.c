@@ -333,7 +333,7 @@ spawn_session(struct master *m, const struct lsock *ls, int fd,
 		log_error("no memory for a session from %s", ip);
 		return;
 	}
-	if (tls_cache_fd < 0 && svc_tls(l->cf, &l->cf->v[ls->svc], m->conf) &&
+	if (tls_cache_fd == -1 && svc_tls(l->cf, &l->cf->v[ls->svc], m->conf) &&
 	    (tls_cache_fd = tls_cache_create()) < 0) {
 		log_warn("TLS session cache: %s; sessions are not resumed",
 		         strerror(errno));
