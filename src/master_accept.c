@@ -42,6 +42,10 @@ svc_value(const struct master_cf *cf, const struct master_service *s,
 	str_copy(buf, cap, v ? v : "");
 }
 
+static void check_tls_files(const struct master_cf *cf,
+                            const struct master_service *s,
+                            const struct conf *c);
+
 void
 master_accept_policy(struct master_listen *l, int svc, const struct conf *c)
 {
@@ -75,6 +79,7 @@ master_accept_policy(struct master_listen *l, int svc, const struct conf *c)
 		          "address/prefix; not exempt from connection limits",
 		          s->name, skipped);
 	free(buf);
+	check_tls_files(l->cf, s, c);
 }
 
 void
@@ -215,6 +220,26 @@ svc_tls(const struct master_cf *cf, const struct master_service *s,
 			return 1;
 	}
 	return 0;
+}
+
+/* At start and reload: load the certificate and key of a TLS service
+ * once, so that a broken file is reported now, by name, and not only in
+ * each session's log. */
+static void
+check_tls_files(const struct master_cf *cf, const struct master_service *s,
+                const struct conf *c)
+{
+	char cert[CONF_VALUE_MAX], key[CONF_VALUE_MAX], err[TLS_ERR_MAX];
+	struct tls_creds *cr;
+
+	if (!svc_tls(cf, s, c) || !(cr = malloc(sizeof *cr)))
+		return;
+	svc_value(cf, s, c, "smtpd_tls_cert_file", cert, sizeof cert);
+	svc_value(cf, s, c, "smtpd_tls_key_file", key, sizeof key);
+	if (tls_creds_load(cr, -1, cert, -1, key, err, sizeof err) < 0)
+		log_warn("service %s: TLS will not work: %s", s->name, err);
+	tls_creds_wipe(cr);
+	free(cr);
 }
 
 /* In the child, as root: open the certificate and the key of a service

@@ -391,6 +391,8 @@ def test_bad_keys():
     check(wait_for(lambda: f"{k2}: private key does not match the certificate in {c}"
                    in d.maillog(), 10),
           "the log names the mismatched key", d.maillog()[-1500:])
+    check(f"TLS will not work: {k2}: private key does not match" in d.maillog(),
+          "the master says so at start", d.maillog()[-1500:])
     d.finish()
     # a missing (unreadable) key, and a file that is not PEM
     for what, content in (("missing", None), ("not PEM", "hello\n")):
