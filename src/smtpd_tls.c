@@ -67,12 +67,12 @@ smtpd_tls_init(struct smtpd *s)
 {
 	char cert[CONF_VALUE_MAX], key[CONF_VALUE_MAX], err[TLS_ERR_MAX];
 
-	if (!(s->flags & SMTPD_F_LOCAL)) {
-		s->tls_level = tls_level(s->conf);
-		s->tls_wrapper = conf_bool(s->conf, "smtpd_tls_wrappermode");
-		s->tls_received =
-		    conf_bool(s->conf, "smtpd_tls_received_header");
-	}
+	if (s->flags & SMTPD_F_LOCAL)
+		return; /* sendmail -bs: no TLS; its environment is the user's
+		         */
+	s->tls_level = tls_level(s->conf);
+	s->tls_wrapper = conf_bool(s->conf, "smtpd_tls_wrappermode");
+	s->tls_received = conf_bool(s->conf, "smtpd_tls_received_header");
 	if (s->tls_level != SMTPD_TLS_NONE || s->tls_wrapper) {
 		str_copy(cert, sizeof cert,
 		         conf_get(s->conf, "smtpd_tls_cert_file"));
