@@ -196,7 +196,9 @@ smtpd_starttls(struct smtpd *s)
 	smtpd_reset(s);
 	s->helo[0] = '\0';
 	s->state = SMTPD_S_CONNECT;
-	s->flags &= ~(unsigned)SMTPD_F_ESMTP;
+	/* RFC 3207 4.2: forget everything the client said before, AUTH too */
+	s->flags &= ~(unsigned)(SMTPD_F_ESMTP | SMTPD_F_AUTH);
+	s->auth_text[0] = '\0';
 	if (smtpd_tls_start(s) < 0)
 		s->flags |= SMTPD_F_QUIT;
 }
