@@ -55,7 +55,8 @@ struct rewrite_hdr {
 };
 void rewrite_hdr_init(struct rewrite_hdr *st, int out);
 ssize_t rewrite_header(const struct conf *c, struct rewrite_hdr *st,
-                       const char *field, size_t len, char *out, size_t outcap);
+                       const char *field, size_t len, char *out,
+                       size_t outcap);
 /* After the last field: fields to add (LF line ends), e.g. "Reply-To:
  * <original From>" when tinymta_sender_address replaced a local From and
  * the message had no Reply-To. Returns the length (0: nothing). */
