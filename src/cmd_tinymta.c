@@ -33,6 +33,9 @@ static const struct command {
     {"passwd", tinymta_passwd_main,
      "passwd [--admin] USER set a password for SMTP AUTH (read twice)\n"
      "  passwd -d USER       remove a user of SMTP AUTH"},
+    {"gencert", tinymta_gencert_main,
+     "gencert [-f] [-d DAYS] [-n NAME] [CERT KEY]\n"
+     "                       a self-signed ECDSA certificate for smtpd"},
     {"pickup", tinymta_pickup_main, NULL},
     {"qmgr", tinymta_qmgr_main, NULL},
     {"local", tinymta_local_main, NULL},

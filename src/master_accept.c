@@ -8,11 +8,13 @@
  */
 #define _GNU_SOURCE /* accept4 */
 #include "master_listen_impl.h"
+#include "tls.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -39,6 +41,10 @@ svc_value(const struct master_cf *cf, const struct master_service *s,
 	v = conf_get(c, name);
 	str_copy(buf, cap, v ? v : "");
 }
+
+static void check_tls_files(const struct master_cf *cf,
+                            const struct master_service *s,
+                            const struct conf *c);
 
 void
 master_accept_policy(struct master_listen *l, int svc, const struct conf *c)
@@ -73,6 +79,7 @@ master_accept_policy(struct master_listen *l, int svc, const struct conf *c)
 		          "address/prefix; not exempt from connection limits",
 		          s->name, skipped);
 	free(buf);
+	check_tls_files(l->cf, s, c);
 }
 
 void
@@ -195,6 +202,82 @@ addr_of(const struct sockaddr_storage *ss, struct anvil_addr *a, unsigned *port,
 		str_copy(text, cap, "unknown");
 }
 
+/* 1 when service s may use TLS (the rule of smtpd_tls.c's tls_level). */
+static int
+svc_tls(const struct master_cf *cf, const struct master_service *s,
+        const struct conf *c)
+{
+	static const char *const yes[] = {"smtpd_tls_wrappermode",
+	                                  "smtpd_use_tls", "smtpd_enforce_tls"};
+	char v[CONF_VALUE_MAX];
+
+	svc_value(cf, s, c, "smtpd_tls_security_level", v, sizeof v);
+	if (*v)
+		return strcmp(v, "none") != 0;
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		svc_value(cf, s, c, yes[i], v, sizeof v);
+		if (strcmp(v, "yes") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* At start and reload: load the certificate and key of a TLS service
+ * once, so that a broken file is reported now, by name, and not only in
+ * each session's log. */
+static void
+check_tls_files(const struct master_cf *cf, const struct master_service *s,
+                const struct conf *c)
+{
+	char cert[CONF_VALUE_MAX], key[CONF_VALUE_MAX], err[TLS_ERR_MAX];
+	struct tls_creds *cr;
+
+	if (!svc_tls(cf, s, c) || !(cr = malloc(sizeof *cr)))
+		return;
+	svc_value(cf, s, c, "smtpd_tls_cert_file", cert, sizeof cert);
+	svc_value(cf, s, c, "smtpd_tls_key_file", key, sizeof key);
+	if (tls_creds_load(cr, -1, cert, -1, key, err, sizeof err) < 0)
+		log_warn("service %s: TLS will not work: %s", s->name, err);
+	tls_creds_wipe(cr);
+	free(cr);
+}
+
+/* In the child, as root: open the certificate and the key of a service
+ * that may use TLS and pass them to smtpd as "FD:PATH" in env, so that
+ * the key file can stay readable by root only (docs/processes.md). A file
+ * that does not open is left to smtpd, which names it in its error. */
+static void
+pass_tls_file(const struct master_cf *cf, const struct master_service *s,
+              const struct conf *c, const char *param, const char *env)
+{
+	char path[CONF_VALUE_MAX], val[CONF_VALUE_MAX + 16];
+	int fd;
+
+	svc_value(cf, s, c, param, path, sizeof path);
+	if (!*path || (fd = open(path, O_RDONLY | O_NOCTTY)) < 0)
+		return;
+	snprintf(val, sizeof val, "%d:%s", fd, path);
+	if (setenv(env, val, 1) < 0)
+		_exit(71);
+}
+
+/* The TLS session cache all smtpd processes share (tls_cache.c), made
+ * at the first session of a TLS service; -1 until then or if that failed
+ * (sessions then are not resumable). It lives as long as the master. */
+static int tls_cache_fd = -1;
+
+static void
+pass_tls_cache(void)
+{
+	char num[16];
+
+	if (tls_cache_fd < 0 || fcntl(tls_cache_fd, F_SETFD, 0) < 0)
+		return;
+	snprintf(num, sizeof num, "%d", tls_cache_fd);
+	if (setenv("TINYMTA_TLS_CACHE", num, 1) < 0)
+		_exit(71);
+}
+
 /* In the child: environment, descriptors 0 and 1, privileges, exec. */
 static _Noreturn void
 session_child(struct master *m, const struct master_cf *cf,
@@ -221,6 +304,13 @@ session_child(struct master *m, const struct master_cf *cf,
 		_exit(71);
 	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || (fd > 1 && close(fd) < 0))
 		_exit(71);
+	if (svc_tls(cf, s, m->conf)) {
+		pass_tls_file(cf, s, m->conf, "smtpd_tls_cert_file",
+		              "TINYMTA_TLS_CERT");
+		pass_tls_file(cf, s, m->conf, "smtpd_tls_key_file",
+		              "TINYMTA_TLS_KEY");
+		pass_tls_cache();
+	}
 	argv[n++] = "tinymta";
 	argv[n++] = "smtpd";
 	for (size_t i = 0; i < s->nopts; i++) {
@@ -267,6 +357,12 @@ spawn_session(struct master *m, const struct lsock *ls, int fd,
 	if (room_for_session(l) < 0) {
 		log_error("no memory for a session from %s", ip);
 		return;
+	}
+	if (tls_cache_fd == -1 && svc_tls(l->cf, &l->cf->v[ls->svc], m->conf) &&
+	    (tls_cache_fd = tls_cache_create()) < 0) {
+		log_warn("TLS session cache: %s; sessions are not resumed",
+		         strerror(errno));
+		tls_cache_fd = -2; /* do not try again */
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);

@@ -184,8 +184,14 @@ read_line(int fd, char *line, size_t cap)
 	while (n + 1 < cap) {
 		struct pollfd p = {fd, POLLIN, 0};
 		ssize_t r;
+		int k;
 
-		if (poll(&p, 1, 2000) <= 0)
+		/* a SIGCHLD (an smtpd ending) must not drop the request:
+		 * the client would die of SIGPIPE or see no reply */
+		do
+			k = poll(&p, 1, 2000);
+		while (k < 0 && errno == EINTR);
+		if (k <= 0)
 			return -1;
 		r = io_read(fd, line + n, cap - 1 - n);
 		if (r <= 0)

@@ -269,7 +269,13 @@ master_kid_input(struct master *m, enum master_kid_role k)
 {
 	unsigned char buf[IPC_FRAME_MAX];
 	struct ipc_msg msg;
+	struct pollfd p = {m->kids[k].link, POLLIN, 0};
 
+	/* the loop's poll result may be stale: a control request handled
+	 * just before (master_kid_reply) can have read this frame, and a
+	 * blocking recvmsg would hang the master */
+	if (poll(&p, 1, 0) <= 0)
+		return;
 	if (read_frame(m, k, buf, &msg) > 0)
 		handle_frame(m, k, &msg);
 }

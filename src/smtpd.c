@@ -8,6 +8,7 @@
  */
 #include "smtpd.h"
 #include "role.h"
+#include "tls.h"
 #include "cidr.h"
 #include "ctl_client.h"
 #include "util/clock.h"
@@ -71,6 +72,7 @@ smtpd_init(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 	         s->client_addr);
 	r = cidr_list_match(conf_get(c, "mynetworks"), s->client_addr, NULL);
 	s->mynetworks = r > 0;
+	smtpd_tls_init(s);
 	return 0;
 }
 
@@ -108,11 +110,47 @@ smtpd_flush(struct smtpd *s)
 		return 0;
 	if (s->soft_limit > 0 && s->errors >= (unsigned long)s->soft_limit)
 		poll(NULL, 0, SMTPD_SLEEP_MS); /* tarpit a misbehaving client */
-	if (io_write_all(s->out_fd, s->out, n) < 0) {
+	if (s->tls ? tls_write_all(s->tls, s->out, n) < 0
+	           : io_write_all(s->out_fd, s->out, n) < 0) {
 		s->flags |= SMTPD_F_QUIT;
 		return -1;
 	}
 	return 0;
+}
+
+/* fill() through TLS: the engine may hold decrypted bytes already, so
+ * it waits (with the timeout) only when it needs records. */
+static int
+fill_tls(struct smtpd *s)
+{
+	ssize_t n = tls_read(s->tls, s->in, sizeof s->in);
+	char why[200];
+
+	if (n > 0) {
+		s->inpos = 0;
+		s->inlen = (size_t)n;
+		return 1;
+	}
+	if (n < 0 && s->tls->ev == TLS_EV_STOP) {
+		smtpd_reply(s, "421 4.3.2 %s Service shutting down",
+		            s->myhostname);
+		smtpd_flush(s);
+		return -1;
+	}
+	if (n < 0 && s->tls->ev == TLS_EV_TIMEOUT) {
+		log_info("timeout after %s from %s", s->last_cmd, s->client);
+		smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		            s->myhostname);
+		smtpd_flush(s);
+		return -1;
+	}
+	if (n < 0 && s->tls->ev == TLS_EV_NONE) {
+		tls_error_text(s->tls, why, sizeof why);
+		log_info("TLS error after %s from %s: %s", s->last_cmd,
+		         s->client, why);
+	}
+	log_info("lost connection after %s from %s", s->last_cmd, s->client);
+	return n == 0 ? 0 : -1;
 }
 
 /* Fill the input buffer: flush the replies first (the client may wait
@@ -127,6 +165,8 @@ fill(struct smtpd *s)
 
 	if (smtpd_flush(s) < 0)
 		return -1;
+	if (s->tls)
+		return fill_tls(s);
 	do
 		r = poll(&p, 1, s->timeout_ms);
 	while (r < 0 && errno == EINTR && !role_stopping());
@@ -386,6 +426,10 @@ greet(struct smtpd *s)
 int
 smtpd_run(struct smtpd *s)
 {
+	if (s->tls_wrapper && smtpd_tls_start(s) < 0) {
+		smtpd_tls_end(s);
+		return 0;
+	}
 	greet(s);
 	str_copy(s->last_cmd, sizeof s->last_cmd, "CONNECT");
 	while (!(s->flags & SMTPD_F_QUIT)) {
@@ -413,6 +457,7 @@ smtpd_run(struct smtpd *s)
 	}
 	smtpd_flush(s);
 	smtpd_reset(s);
+	smtpd_tls_end(s);
 	log_info("disconnect from %s", s->client);
 	return 0;
 }

@@ -42,6 +42,14 @@
 #define SMTPD_F_LOCAL 8 /* sendmail -bs: maildrop/, a local uid */
 #define SMTPD_F_QUIT 16 /* close after the pending replies */
 
+/* smtpd_tls_security_level */
+#define SMTPD_TLS_NONE 0
+#define SMTPD_TLS_MAY 1
+#define SMTPD_TLS_ENCRYPT 2
+
+struct tls_conn;
+struct tls_creds;
+
 struct smtpd_opts {
 	int in_fd, out_fd;
 	int local;               /* sendmail -bs */
@@ -84,6 +92,11 @@ struct smtpd {
 	char auth_text[160]; /* Received: "(Authenticated sender: …)" slot */
 	char sasl_user[SASL_USER_MAX + 1]; /* the login after AUTH (sasl.c) */
 	struct smtp_data data;
+	/* TLS (smtpd_tls.c) */
+	int tls_level; /* SMTPD_TLS_*; NONE for sendmail -bs */
+	int tls_wrapper, tls_received;
+	struct tls_creds *creds; /* NULL: no usable certificate */
+	struct tls_conn *tls;    /* after STARTTLS or in wrapper mode */
 	/* I/O */
 	size_t inpos, inlen;
 	unsigned char in[SMTPD_IN_MAX];
@@ -129,5 +142,17 @@ void smtpd_data(struct smtpd *s);
 /* Log a rejected RCPT/MAIL in Postfix's format. */
 void smtpd_log_reject(struct smtpd *s, const char *cmd, const char *reply,
                       const char *rcpt);
+
+/* smtpd_tls.c */
+/* Read the TLS parameters; load the certificate when TLS may be used. */
+void smtpd_tls_init(struct smtpd *s);
+/* 1 when EHLO offers STARTTLS. */
+int smtpd_tls_offered(const struct smtpd *s);
+/* The handshake on in_fd (wrapper mode, STARTTLS). 0, or -1 (logged). */
+int smtpd_tls_start(struct smtpd *s);
+/* The STARTTLS verb. */
+void smtpd_starttls(struct smtpd *s);
+/* close_notify; free the session and the key. */
+void smtpd_tls_end(struct smtpd *s);
 
 #endif

@@ -94,14 +94,19 @@ ext_auth(const struct smtpd *s, char *out, size_t cap)
 	return sasl_offered(s) ? snprintf(out, cap, "AUTH PLAIN LOGIN") : 0;
 }
 
+static int
+ext_starttls(const struct smtpd *s, char *out, size_t cap)
+{
+	return smtpd_tls_offered(s) ? snprintf(out, cap, "STARTTLS") : 0;
+}
+
 static const struct extension {
 	const char *name; /* fixed keyword, or NULL: fn writes it */
 	int (*fn)(const struct smtpd *s, char *out, size_t cap);
 } extensions[] = {
-    {"PIPELINING", NULL}, {NULL, ext_size},
-    {NULL, ext_vrfy},     {"ENHANCEDSTATUSCODES", NULL},
-    {"8BITMIME", NULL},   {NULL, ext_utf8},
-    {NULL, ext_auth},
+    {"PIPELINING", NULL},          {NULL, ext_size},   {NULL, ext_vrfy},
+    {"ENHANCEDSTATUSCODES", NULL}, {"8BITMIME", NULL}, {NULL, ext_utf8},
+    {NULL, ext_starttls},          {NULL, ext_auth},
 };
 
 static void
@@ -147,7 +152,9 @@ spool_has_room(const struct smtpd *s, uint64_t size)
 static int
 check_mail(struct smtpd *s, const struct smtp_cmd *c)
 {
-	if (s->helo_required && s->state == SMTPD_S_CONNECT) {
+	/* RFC 3207: after STARTTLS the client greets again (and so in TLS
+	 * sessions, whatever smtpd_helo_required says) */
+	if ((s->helo_required || s->tls) && s->state == SMTPD_S_CONNECT) {
 		smtpd_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return -1;
 	}
@@ -443,10 +450,10 @@ do_help(struct smtpd *s, const struct smtp_cmd *c)
 }
 
 static void
-do_notls(struct smtpd *s, const struct smtp_cmd *c)
+do_starttls(struct smtpd *s, const struct smtp_cmd *c)
 {
 	(void)c;
-	smtpd_reply(s, "502 5.5.1 Error: command not implemented");
+	smtpd_starttls(s);
 }
 
 static const struct command commands[] = {
@@ -463,7 +470,7 @@ static const struct command commands[] = {
     {SMTP_CMD_QUIT, SMTPD_S_ANY, NULL, NULL, do_quit},
     {SMTP_CMD_VRFY, SMTPD_S_ANY, NULL, NULL, do_vrfy},
     {SMTP_CMD_HELP, SMTPD_S_ANY, NULL, NULL, do_help},
-    {SMTP_CMD_STARTTLS, SMTPD_S_ANY, NULL, NULL, do_notls},
+    {SMTP_CMD_STARTTLS, SMTPD_S_ANY, NULL, NULL, do_starttls},
     {SMTP_CMD_AUTH, SMTPD_S_CONNECT | SMTPD_S_HELO,
      "503 5.5.1 Error: MAIL transaction in progress", sasl_check, sasl_auth},
 };
@@ -539,6 +546,12 @@ smtpd_dispatch(struct smtpd *s, const char *line, size_t len)
 	}
 	if (!(cmd->states & s->state)) {
 		smtpd_reply(s, "%s", cmd->badstate);
+		return;
+	}
+	if (s->tls_level == SMTPD_TLS_ENCRYPT && !s->tls &&
+	    (c.verb == SMTP_CMD_MAIL || c.verb == SMTP_CMD_AUTH ||
+	     c.verb == SMTP_CMD_VRFY)) {
+		smtpd_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
 		return;
 	}
 	if (cmd->check && cmd->check(s, &c) < 0)

@@ -11,6 +11,12 @@ tinymta's figure, Postfix's and their ratio. Rows so far:
   smtp         smtp-source -s 20 -m 2000 -l 5120 into each server, time
                until all are acknowledged and until all are in the mbox;
                peak memory under that load; Pss of an idle session.
+  tls          STARTTLS with a full handshake (the same ECDSA P-256
+               certificate from `tinymta gencert` on both), one client
+               connection at a time for 5 s: handshakes per second; Pss
+               of an idle TLS session; the same with a resumed session
+               (tinymta: session IDs through the shared cache; Postfix:
+               its tickets or session cache). TLS 1.2 on both.
 Later issues add rows (relay)."""
 import os
 import re
@@ -407,6 +413,74 @@ def bench_idle_memory(tm, pf):
           f"   (tinymta: {', '.join(str(pss_kib([x])) for x in tp)} KiB)")
 
 
+def enable_tls(top, tm, pf):
+    """One gencert certificate, STARTTLS offered by both servers."""
+    cert, key = os.path.join(top, "tls-cert.pem"), os.path.join(top, "tls-key.pem")
+    subprocess.run([TINYMTA, "gencert", "-n", "bench.example", cert, key],
+                   env=tm.env, check=True, capture_output=True)
+    for etc in (tm.etc, pf.etc):
+        with open(os.path.join(etc, "main.cf"), "a") as f:
+            f.write(f"smtpd_tls_cert_file = {cert}\nsmtpd_tls_key_file = {key}\n"
+                    "smtpd_tls_security_level = may\n")
+    return cert
+
+
+def bench_tls(tm, pf, cert):
+    import socket
+    import ssl
+    ctx = ssl.create_default_context(cafile=cert)
+    ctx.check_hostname = False
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # BearSSL's only version
+
+    def starttls(port, session=None):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"EHLO bench.example\r\n")
+        while f.readline()[3:4] == b"-":
+            pass
+        s.sendall(b"STARTTLS\r\n")
+        f.readline()
+        return ctx.wrap_socket(s, server_hostname="bench.example",
+                               session=session)
+
+    rates, resumed, share = {}, {}, {}
+    for name, port in (("tinymta", TM_SMTP_PORT), ("postfix", PF_SMTP_PORT)):
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < 5:
+            starttls(port).close()
+            n += 1
+        rates[name] = n / (time.perf_counter() - t0)
+        t = starttls(port)
+        t.sendall(b"NOOP\r\n")
+        t.recv(512)  # a TLS 1.2 ticket/ID is known after the handshake
+        sess = t.session
+        t.close()
+        n, hits, t0 = 0, 0, time.perf_counter()
+        while time.perf_counter() - t0 < 5:
+            t = starttls(port, sess)
+            hits += t.session_reused
+            t.close()
+            n += 1
+        resumed[name] = n / (time.perf_counter() - t0)
+        share[name] = f"{hits}/{n}"
+    row("tls: STARTTLS full handshakes", rates["tinymta"], rates["postfix"], "/s",
+        better="higher")
+    row("tls: STARTTLS resumed sessions", resumed["tinymta"], resumed["postfix"],
+        "/s", better="higher")
+    print(f"{'  resumed / attempts':<34} tinymta {share['tinymta']}   "
+          f"postfix {share['postfix']}")
+    before = set(tree(tm.master_pid()))
+    t = starttls(TM_SMTP_PORT)
+    t.sendall(b"EHLO bench.example\r\n")
+    t.recv(4096)
+    time.sleep(0.5)
+    kids = [p for p in set(tree(tm.master_pid())) - before
+            if b"smtpd" in open(f"/proc/{p}/cmdline", "rb").read()]
+    print(f"{'tls: Pss of an idle TLS session':<34} tinymta {pss_kib(kids):10.0f} KiB")
+    t.close()
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (a private Postfix instance needs it)")
@@ -422,6 +496,7 @@ def main():
                     f"/usr/sbin/nologin {BENCH_USER}"], check=True)
     pf = Postfix(top)
     tm = Tinymta(top)
+    cert = enable_tls(top, tm, pf)
     pf.start()
     try:
         print(f"tinymta: {os.path.getsize(TINYMTA)} bytes (stripped, static)")
@@ -436,6 +511,7 @@ def main():
         fsyncs_per_delivery(top, tm, pf)
         bench_idle_session(tm)
         bench_smtp(top, tm, pf)
+        bench_tls(tm, pf, cert)
     finally:
         tm.stop()
         pf.stop()

@@ -1,0 +1,222 @@
+/*
+ * smtpd_tls.c - TLS in smtpd: the security level of the service
+ * (smtpd_tls_security_level, or the legacy smtpd_use_tls and
+ * smtpd_enforce_tls), the certificate and key (from descriptors the master
+ * opened as root, see docs/processes.md, or by path), STARTTLS (RFC 3207)
+ * and implicit TLS (smtpd_tls_wrappermode). After STARTTLS nothing of the
+ * plaintext phase survives: pipelined bytes are dropped (CVE-2011-0411)
+ * and the client must greet again.
+ */
+#include "role.h"
+#include "smtpd.h"
+#include "tls.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The descriptor the master passed for path (TINYMTA_TLS_CERT or
+ * TINYMTA_TLS_KEY = "FD:PATH"), or -1 when it opened another path or
+ * none. */
+static int
+passed_fd(const char *env, const char *path)
+{
+	const char *v = getenv(env), *colon;
+	char *end;
+	long fd;
+
+	if (!v || !(colon = strchr(v, ':')))
+		return -1;
+	fd = strtol(v, &end, 10);
+	if (end != colon || fd < 3 || fd > 1023 || strcmp(colon + 1, path))
+		return -1;
+	return (int)fd;
+}
+
+/* Close what the master passed, used or not. */
+static void
+close_passed(const char *env)
+{
+	const char *v = getenv(env);
+	long fd = v ? strtol(v, NULL, 10) : -1;
+
+	if (fd >= 3 && fd <= 1023)
+		close((int)fd);
+}
+
+static int
+tls_level(const struct conf *c)
+{
+	const char *l = conf_get(c, "smtpd_tls_security_level");
+
+	if (l && *l)
+		return strcmp(l, "encrypt") == 0 ? SMTPD_TLS_ENCRYPT
+		       : strcmp(l, "may") == 0   ? SMTPD_TLS_MAY
+		                                 : SMTPD_TLS_NONE;
+	if (conf_bool(c, "smtpd_enforce_tls"))
+		return SMTPD_TLS_ENCRYPT;
+	return conf_bool(c, "smtpd_use_tls") ? SMTPD_TLS_MAY : SMTPD_TLS_NONE;
+}
+
+void
+smtpd_tls_init(struct smtpd *s)
+{
+	char cert[CONF_VALUE_MAX], key[CONF_VALUE_MAX], err[TLS_ERR_MAX];
+
+	if (s->flags & SMTPD_F_LOCAL)
+		return; /* sendmail -bs: no TLS; its environment is the user's
+		         */
+	s->tls_level = tls_level(s->conf);
+	s->tls_wrapper = conf_bool(s->conf, "smtpd_tls_wrappermode");
+	s->tls_received = conf_bool(s->conf, "smtpd_tls_received_header");
+	if (s->tls_level != SMTPD_TLS_NONE || s->tls_wrapper) {
+		str_copy(cert, sizeof cert,
+		         conf_get(s->conf, "smtpd_tls_cert_file"));
+		str_copy(key, sizeof key,
+		         conf_get(s->conf, "smtpd_tls_key_file"));
+		s->creds = malloc(sizeof *s->creds);
+		if (!s->creds ||
+		    tls_creds_load(s->creds,
+		                   passed_fd("TINYMTA_TLS_CERT", cert), cert,
+		                   passed_fd("TINYMTA_TLS_KEY", key), key, err,
+		                   sizeof err) < 0) {
+			log_warn("TLS disabled: %s",
+			         s->creds ? err : "out of memory");
+			free(s->creds);
+			s->creds = NULL;
+		}
+	}
+	close_passed("TINYMTA_TLS_CERT");
+	close_passed("TINYMTA_TLS_KEY");
+}
+
+int
+smtpd_tls_offered(const struct smtpd *s)
+{
+	return s->creds && !s->tls && s->tls_level != SMTPD_TLS_NONE;
+}
+
+/* The shared session cache the master passed (TINYMTA_TLS_CACHE), or
+ * NULL: full handshakes only. */
+static struct tls_cache the_cache;
+
+static struct tls_cache *
+cache(void)
+{
+	const char *v = getenv("TINYMTA_TLS_CACHE");
+	char *end;
+	long fd = v ? strtol(v, &end, 10) : -1;
+
+	if (the_cache.shm)
+		return &the_cache;
+	if (fd < 3 || fd > 1023 || *end ||
+	    tls_cache_attach(&the_cache, (int)fd) < 0)
+		return NULL;
+	return &the_cache;
+}
+
+static int
+handshake(struct smtpd *s)
+{
+	if (tls_server_init(s->tls, s->creds, s->in_fd, s->timeout_ms,
+	                    role_stopping) < 0)
+		return -1;
+	tls_server_use_cache(s->tls, cache());
+	return tls_handshake(s->tls);
+}
+
+int
+smtpd_tls_start(struct smtpd *s)
+{
+	char what[96];
+
+	if (!s->creds) {
+		log_error("cannot start TLS for %s: no usable certificate",
+		          s->client);
+		return -1;
+	}
+	s->tls = malloc(sizeof *s->tls);
+	if (!s->tls || handshake(s) < 0) {
+		if (s->tls)
+			tls_error_text(s->tls, what, sizeof what);
+		else
+			str_copy(what, sizeof what, "out of memory");
+		log_info("SSL_accept error from %s: %s", s->client, what);
+		free(s->tls);
+		s->tls = NULL;
+		return -1;
+	}
+	tls_describe(s->tls, what, sizeof what);
+	log_info("Anonymous TLS connection established from %s: %s%s",
+	         s->client, what, the_cache.hits ? " (session reused)" : "");
+	if (s->tls_received)
+		snprintf(s->tls_text, sizeof s->tls_text,
+		         "(using %s)\n\t(No client certificate requested)",
+		         what);
+	s->flags |= SMTPD_F_TLS;
+	return 0;
+}
+
+void
+smtpd_starttls(struct smtpd *s)
+{
+	size_t left = s->inlen - s->inpos;
+
+	if (s->tls) {
+		smtpd_reply(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (s->tls_level == SMTPD_TLS_NONE) {
+		smtpd_reply(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	if (!s->creds) {
+		smtpd_reply(s, "454 4.7.0 TLS not available due to local "
+		               "problem");
+		return;
+	}
+	if (s->state & (SMTPD_S_MAIL | SMTPD_S_RCPT)) {
+		smtpd_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	smtpd_reply(s, "220 2.0.0 Ready to start TLS");
+	if (smtpd_flush(s) < 0)
+		return;
+	/* CVE-2011-0411: what came with STARTTLS was sent in plaintext and
+	 * must not be read as if it came through TLS */
+	if (left > 0)
+		log_warn("%s: discarding %zu bytes of plaintext pipelined "
+		         "after STARTTLS",
+		         s->client, left);
+	s->inpos = s->inlen = 0;
+	smtpd_reset(s);
+	s->helo[0] = '\0';
+	s->state = SMTPD_S_CONNECT;
+	/* RFC 3207 4.2: forget everything the client said before, AUTH too */
+	s->flags &= ~(unsigned)(SMTPD_F_ESMTP | SMTPD_F_AUTH);
+	s->auth_text[0] = '\0';
+	s->sasl_user[0] = '\0';
+	if (smtpd_tls_start(s) < 0)
+		s->flags |= SMTPD_F_QUIT;
+}
+
+void
+smtpd_tls_end(struct smtpd *s)
+{
+	if (s->tls) {
+		tls_close(s->tls);
+		explicit_bzero(s->tls, sizeof *s->tls);
+		free(s->tls);
+		s->tls = NULL;
+	}
+	tls_cache_detach(&the_cache);
+	if (s->creds) {
+		tls_creds_wipe(s->creds);
+		free(s->creds);
+		s->creds = NULL;
+	}
+}

@@ -1,0 +1,114 @@
+/*
+ * tls.h - TLS 1.2 with BearSSL for the servers (smtpd now, pop3d later):
+ * certificates and keys from PEM (tls_pem.c), the server context with a
+ * hand-picked set of engines and a read/write layer with timeouts over a
+ * socket (tls_server.c). BearSSL has no TLS 1.3. Nothing here allocates
+ * by what the peer sends: the connection is one fixed struct.
+ */
+#ifndef TINYMTA_TLS_H
+#define TINYMTA_TLS_H
+
+#include <bearssl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TLS_CHAIN_MAX 8        /* certificates in a chain */
+#define TLS_PEM_FILE_MAX 65536 /* a PEM file (chain or key) */
+#define TLS_DER_MAX 16384      /* one PEM object, decoded */
+#define TLS_ERR_MAX 512        /* an error text */
+#define TLS_CLOSE_MS 5000      /* at most for sending close_notify */
+
+/* ---- tls_pem.c ---- */
+
+/* Call fn for each PEM object of text[len] ("-----BEGIN name-----" …
+ * "-----END name-----"), with its decoded DER. Text outside objects is
+ * ignored. Returns the number of objects, or -1 (malformed or an object
+ * over TLS_DER_MAX: err says which) or the first negative value of fn. */
+int tls_pem_each(const char *text, size_t len,
+                 int (*fn)(void *arg, const char *name,
+                           const unsigned char *der, size_t dlen),
+                 void *arg, char *err, size_t errcap);
+
+/* A certificate chain and its private key, decoded (heap, one block). */
+struct tls_creds {
+	br_x509_certificate chain[TLS_CHAIN_MAX];
+	size_t nchain;
+	int key_type;                /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+	br_skey_decoder_context key; /* the key points into it */
+	unsigned char der[TLS_CHAIN_MAX * 4096]; /* the certificates, DER */
+	size_t derlen;
+};
+
+/* Load the chain (leaf first) and key from descriptors (-1: open the
+ * path) or paths. The key must match the leaf certificate. 0, or -1
+ * with err naming the file and what is wrong. */
+int tls_creds_load(struct tls_creds *c, int cert_fd, const char *cert_path,
+                   int key_fd, const char *key_path, char *err, size_t errcap);
+/* From memory (the tests, and the two above). */
+int tls_creds_parse(struct tls_creds *c, const char *cert, size_t certlen,
+                    const char *cert_path, const char *key, size_t keylen,
+                    const char *key_path, char *err, size_t errcap);
+/* Forget the key (explicit_bzero). */
+void tls_creds_wipe(struct tls_creds *c);
+
+/* ---- tls_server.c ---- */
+
+enum tls_ev { TLS_EV_NONE, TLS_EV_TIMEOUT, TLS_EV_STOP, TLS_EV_EOF, TLS_EV_IO };
+
+struct tls_conn {
+	br_ssl_server_context sc;
+	br_sslio_context io;
+	int fd;
+	int timeout_ms;
+	int (*stopping)(void); /* may be NULL: 1 to give up a wait */
+	enum tls_ev ev;        /* why the last call failed */
+	int sys_errno;         /* with TLS_EV_IO */
+	/* half duplex: SMTP and POP3 never need both directions at once */
+	unsigned char buf[BR_SSL_BUFSIZE_MONO];
+};
+
+/* Set up a server session on fd with creds (which must outlive t). 0, or
+ * -1 (no entropy). The handshake happens in tls_handshake. */
+int tls_server_init(struct tls_conn *t, const struct tls_creds *creds, int fd,
+                    int timeout_ms, int (*stopping)(void));
+/* Run the handshake. 0, or -1 (t->ev, or tls_error_text). */
+int tls_handshake(struct tls_conn *t);
+/* Read at most len bytes of application data. >0, 0 at the end (the
+ * peer closed), -1 (t->ev says why). */
+ssize_t tls_read(struct tls_conn *t, void *buf, size_t len);
+/* Write and flush all of buf. 0, or -1. */
+int tls_write_all(struct tls_conn *t, const void *buf, size_t len);
+/* Send close_notify without waiting for the peer's (best effort, at most
+ * TLS_CLOSE_MS). */
+void tls_close(struct tls_conn *t);
+/* "TLSv1.2 with cipher ECDHE-ECDSA-AES256-GCM-SHA384 (256/256 bits)" */
+void tls_describe(const struct tls_conn *t, char *out, size_t cap);
+/* The failure of the last call as text ("timeout", "handshake failure: no
+ * common cipher suite (BearSSL error 34)" …). */
+void tls_error_text(const struct tls_conn *t, char *out, size_t cap);
+/* OpenSSL's name and the key bits of a suite we offer; NULL if unknown. */
+const char *tls_suite_name(uint16_t suite, int *bits);
+
+/* ---- tls_cache.c ---- */
+
+#define TLS_CACHE_SLOTS 256     /* sessions remembered (~27 KB shared) */
+#define TLS_CACHE_LIFETIME 3600 /* seconds, as Postfix's default */
+
+struct tls_cache_shm;
+struct tls_cache {
+	const br_ssl_session_cache_class *vtable; /* first: BearSSL's view */
+	int fd;
+	struct tls_cache_shm *shm;
+	unsigned hits; /* sessions resumed from it */
+};
+
+/* The master: a new shared table (a memfd, close-on-exec). fd or -1. */
+int tls_cache_create(void);
+/* smtpd: map the table the master passed. 0, or -1 (no cache). */
+int tls_cache_attach(struct tls_cache *c, int fd);
+void tls_cache_detach(struct tls_cache *c);
+/* Use c for t's handshake (before tls_handshake). */
+void tls_server_use_cache(struct tls_conn *t, struct tls_cache *c);
+
+#endif
