@@ -99,6 +99,7 @@ done | awk '!seen[$0]++' | while read -r ko; do
 done
 cp tools/initramfs-init "$I/init"
 chmod 755 "$I/init"
+find "$I" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 (cd "$I" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --owner=0:0 --quiet) |
 	gzip -9n >"$OUT/initrd.gz"
 
