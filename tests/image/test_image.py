@@ -14,7 +14,8 @@ SMTP banner, bytes written to the spool partition per message.
 
 Power-cut test: POWERCUT_RUNS times (default 5): boot on one spool image,
 send messages through two SMTP sessions and record every 250 after DATA,
-kill QEMU with SIGKILL at a random moment; then boot once more, wait for an
+kill QEMU with SIGKILL at a random moment (even runs) or right after the
+K-th 250 (odd runs, K random); then boot once more, wait for an
 empty queue, power off cleanly and check from the host: e2fsck finds the
 filesystem clean, every acknowledged message is in the mailbox (lost must
 be 0), corrupt/ is empty. Prints acknowledged, found, duplicated, lost."""
@@ -267,15 +268,22 @@ def test_powercut(tmp):
             vm.cut()
             continue
         stop = threading.Event()
-        ths = [threading.Thread(target=sender, args=(vm.port, f"r{run}s{k}", acked, stop))
+        mine = []
+        ths = [threading.Thread(target=sender, args=(vm.port, f"r{run}s{k}", mine, stop))
                for k in range(2)]
         for th in ths:
             th.start()
-        time.sleep(random.uniform(0.5, 4.0))
+        # Even runs: the cut at a random moment; odd runs: right after the
+        # K-th 250 (K random), while the other session is mid-transaction.
+        k = random.randint(3, 40) if run % 2 else None
+        end = time.time() + (60 if k else random.uniform(0.5, 4.0))
+        while time.time() < end and (k is None or len(mine) < k):
+            time.sleep(0.001)
         vm.cut()  # SIGKILL: the power cut
         stop.set()
         for th in ths:
             th.join(60)
+        acked.extend(mine)
     vm = VM(spool)
     check(vm.wait_smtp() is not None, "power cut: final boot", vm.text()[-3000:])
     rc, out = vm.sh("for i in $(seq 1 240); do n=$(ls /var/spool/tinymta/incoming"
