@@ -6,23 +6,23 @@
 #   make bench      side-by-side figures with a private Postfix instance
 #   make run        a development instance under ./run/, in the foreground
 #   make BOARD=aarch64|armhf|mipsel   cross build
+#   make test BOARD=aarch64|armhf|mipsel   cross build + unit tests and an
+#                   SMTP round trip under qemu-user (tools/crosstest.sh)
+#   make image BOARD=x86_64   build/BOARD/rootfs.squashfs, spool.img, kernel,
+#                   initrd (tools/image.sh; docs/image.md)
+#   make qemu BOARD=x86_64    boot that image with a serial console
 
 BOARD ?= x86_64
-ifeq ($(BOARD),x86_64)
-GNU := x86_64-linux-gnu
-MT := x86_64-linux-musl
-else ifeq ($(BOARD),aarch64)
-GNU := aarch64-linux-gnu
-MT := aarch64-linux-musl
-else ifeq ($(BOARD),armhf)
-GNU := arm-linux-gnueabihf
-MT := arm-linux-musleabihf
-else ifeq ($(BOARD),mipsel)
-GNU := mipsel-linux-gnu
-MT := mipsel-linux-musl
-else
+# Each board's toolchain, kernel, partition layout and QEMU command:
+# board/BOARD/board.conf (shell syntax; see board/README.md).
+BOARDCONF := board/$(BOARD)/board.conf
+ifeq ($(wildcard $(BOARDCONF)),)
 $(error unknown BOARD '$(BOARD)': use x86_64, aarch64, armhf or mipsel)
 endif
+boardvar = $(shell sed -n 's/^$(1)=//p' $(BOARDCONF))
+GNU := $(call boardvar,GNU)
+MT := $(call boardvar,MT)
+BOARD_CFLAGS := $(call boardvar,BOARD_CFLAGS)
 
 # O: where build outputs go (default build/; a helper may use its own).
 O ?= build
@@ -44,7 +44,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
 DEFS := -std=c11 -D_DEFAULT_SOURCE -DTINYMTA_VERSION='"$(VERSION)"' \
 	-DTINYMTA_BUILD_EPOCH=$(BUILD_EPOCH)LL -Isrc
 CFLAGS_MUSL := -Os -ffunction-sections -fdata-sections -fstack-protector-strong \
-	$(WARN) $(DEFS)
+	$(BOARD_CFLAGS) $(WARN) $(DEFS)
 LDFLAGS_MUSL := -static -Wl,--gc-sections -s
 LIBS := -lbearssl -lcdb
 
@@ -67,7 +67,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 APPLETS := $(shell grep -o '^APPLET.[a-z0-9_]*' src/applets.def | cut -c8-)
 
-.PHONY: all deps test lint format format-check unit fuzz bench run clean asan size
+.PHONY: all deps test cross-unit image qemu lint format format-check unit fuzz bench run clean asan size
 all: $(B)/tinymta links
 
 $(DEPSTAMP):
@@ -114,6 +114,9 @@ $(B)/unit/%: tests/unit/%.c $(filter-out $(B)/obj/src/main.o,$(OBJS))
 
 unit: $(UNIT_BINS) $(MUNIT_BINS)
 
+# The musl unit tests only (a cross board has no glibc ASan build).
+cross-unit: $(MUNIT_BINS)
+
 FOBJS := $(LIBSRCS:%.c=$(O)/fuzz/obj/%.o)
 $(O)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -141,7 +144,14 @@ format:
 
 test:
 	tools/testdeps.sh
-	tools/runtests.sh
+	@if [ "$(BOARD)" = x86_64 ]; then tools/runtests.sh; else tools/crosstest.sh $(BOARD); fi
+
+# The appliance image: always under build/BOARD/ (x86_64 too).
+image: all
+	tools/image.sh $(BOARD) $(B)/tinymta
+
+qemu: image
+	tools/qemu.sh $(BOARD)
 
 bench: all
 	tools/bench.sh

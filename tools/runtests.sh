@@ -68,6 +68,14 @@ step unit-musl run_units build/unit
 step integ-static env TINYMTA=build/tinymta tests/integ/run.sh
 step integ-asan env TINYMTA=build/asan/tinymta tests/integ/run.sh
 step fuzz make -j"$J" fuzz FUZZTIME=10
+# One cross board: unit tests and an SMTP round trip under qemu-user.
+step cross-aarch64 tools/crosstest.sh aarch64
+# The x86_64 appliance image: boot and power-cut tests under QEMU (TCG
+# when KVM is not usable; tests/image/test_image.py).
+step image make -j"$J" image BOARD=x86_64
+if command -v qemu-system-x86_64 >/dev/null 2>&1; then
+	step image-test python3 tests/image/test_image.py
+fi
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
