@@ -181,6 +181,7 @@ serve(struct pop3d *d, struct pop3d_box *b, const char *user)
 {
 	char line[POP3_LINE_MAX], why[300];
 	unsigned bad = 0, ndel = 0;
+	int k;
 
 	d->io.idle = idle;
 	d->io.idle_arg = b;
@@ -190,7 +191,6 @@ serve(struct pop3d *d, struct pop3d_box *b, const char *user)
 		size_t n;
 		enum pop3_io_res r = pop3_io_line(&d->io, line, sizeof line, &n);
 		enum pop3_err e;
-		int k;
 
 		if (r == POP3_IO_TIMEOUT) {
 			log_info("%s: timeout; deletions not applied", user);
@@ -220,7 +220,10 @@ serve(struct pop3d *d, struct pop3d_box *b, const char *user)
 	}
 	for (size_t i = 0; i < b->n; i++)
 		ndel += b->v[i].deleted;
-	if (pop3d_box_update(b, why, sizeof why) < 0) {
+	k = pop3d_box_update(b, why, sizeof why);
+	/* Unlock before the reply: the client may come back at once. */
+	pop3d_box_close(b);
+	if (k < 0) {
 		log_error("%s: %s: deletions not applied: %s", user, b->path,
 		          why);
 		pop3d_reply(d, "-ERR [SYS/TEMP] Deletions could not be "

@@ -6,7 +6,7 @@
 set -eu
 PKGS="clang llvm libclang-rt-14-dev cppcheck clang-format libbearssl-dev libcdb-dev
       dpkg-dev make xz-utils python3 file swaks postfix socat faketime strace
-      dnsmasq-base iproute2 openssl python3-aiosmtpd"
+      dnsmasq-base iproute2 openssl python3-aiosmtpd fetchmail"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
