@@ -202,8 +202,8 @@ static void
 loop(struct master *m)
 {
 	while (!m->stopping) {
-		struct pollfd p[2 + KID_COUNT + LISTEN_FDS_MAX +
-		                LISTEN_LINKS_MAX];
+		struct pollfd
+		    p[2 + KID_COUNT + LISTEN_FDS_MAX + LISTEN_LINKS_MAX];
 		nfds_t n = 0, nl, nk;
 		time_t next = master_kids_next_event(m), now = time(NULL);
 		int timeout =

@@ -264,8 +264,8 @@ session_child(struct master *m, const struct master_cf *cf,
 			_exit(71);
 	}
 	master_accept_exec(m, cf, s, fd, peer,
-	                   s->cmd == MASTER_CMD_POP3D ? "pop3d" : "smtpd",
-	                   NULL, m->uid, m->gid);
+	                   s->cmd == MASTER_CMD_POP3D ? "pop3d" : "smtpd", NULL,
+	                   m->uid, m->gid);
 }
 
 int

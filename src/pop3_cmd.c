@@ -79,7 +79,8 @@ pop3_cmd_parse(const char *line, size_t len, struct pop3_cmd *c)
 			while (i < len && line[i] != ' ')
 				i++;
 		if (i == start)
-			return POP3_ERR_SYNTAX; /* empty: two spaces, or trailing */
+			return POP3_ERR_SYNTAX; /* empty: two spaces, or
+			                           trailing */
 		/* AUTH's initial response (RFC 5034) and PASS are bounded
 		 * only by the line. */
 		if (i - start > POP3_ARG_MAX && !verbs[c->verb].rest &&

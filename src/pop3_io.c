@@ -164,7 +164,8 @@ fill(struct pop3_io *io)
 			n = recv(io->rfd, io->rbuf, sizeof io->rbuf, MSG_PEEK);
 		while (n < 0 && errno == EINTR);
 		if (n < 0 && errno == ENOTSOCK) {
-			n = 1; /* not a socket (a pipe in tests): byte by byte */
+			n = 1; /* not a socket (a pipe in tests): byte by byte
+			        */
 		} else if (n > 0) {
 			lf = memchr(io->rbuf, '\n', (size_t)n);
 			if (lf)

@@ -47,9 +47,9 @@ struct pop3_io {
 };
 
 enum pop3_io_res {
-	POP3_IO_LINE = 1,    /* a line (with its line end) */
-	POP3_IO_EOF = 0,     /* the client closed */
-	POP3_IO_ERR = -1,    /* read error or idle failure (errno) */
+	POP3_IO_LINE = 1, /* a line (with its line end) */
+	POP3_IO_EOF = 0,  /* the client closed */
+	POP3_IO_ERR = -1, /* read error or idle failure (errno) */
 	POP3_IO_TIMEOUT = -2,
 	POP3_IO_LONG = -3 /* the line did not fit; it was skipped */
 };

@@ -366,7 +366,8 @@ pop3d_login_main(struct pop3d *d)
 	for (;;) {
 		struct pop3_cmd c;
 		size_t n;
-		enum pop3_io_res r = pop3_io_line(&d->io, line, sizeof line, &n);
+		enum pop3_io_res r =
+		    pop3_io_line(&d->io, line, sizeof line, &n);
 		enum pop3_err e;
 		int k;
 

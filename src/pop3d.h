@@ -16,10 +16,10 @@
 #include "conf.h"
 #include "pop3_io.h"
 
-#define POP3D_FAILS_MAX 3      /* failed logins per connection */
+#define POP3D_FAILS_MAX 3        /* failed logins per connection */
 #define POP3D_FAIL_SLEEP_MS 1000 /* the pause before each failure reply */
-#define POP3D_LINK_FD 3        /* the login process's link to the master */
-#define POP3D_HANDOFF_MS 30000 /* the master's answer to IPC_POP3_LOGIN */
+#define POP3D_LINK_FD 3          /* the login process's link to the master */
+#define POP3D_HANDOFF_MS 30000   /* the master's answer to IPC_POP3_LOGIN */
 
 struct pop3d {
 	struct conf *conf;

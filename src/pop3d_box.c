@@ -145,8 +145,7 @@ tmp_path(const struct pop3d_box *b, char *out, size_t cap)
 	const char *slash = strrchr(b->path, '/');
 	size_t dl = slash ? (size_t)(slash - b->path) + 1 : 0;
 
-	snprintf(out, cap, "%.*s.%s.pop3.tmp", (int)dl, b->path,
-	         b->path + dl);
+	snprintf(out, cap, "%.*s.%s.pop3.tmp", (int)dl, b->path, b->path + dl);
 }
 
 static enum pop3d_box_err
@@ -180,10 +179,10 @@ mbox_open(struct pop3d_box *b, char *why, size_t cap)
 		snprintf(why, cap, "fstat: %s", strerror(errno));
 		return POP3D_BOX_TEMP;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    st.st_uid != getuid()) {
-		snprintf(why, cap, "unsafe mailbox: not a regular file with "
-		                   "one link owned by the user");
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != getuid()) {
+		snprintf(why, cap,
+		         "unsafe mailbox: not a regular file with "
+		         "one link owned by the user");
 		return POP3D_BOX_PERM;
 	}
 	if (mailbox_lock_fcntl_acquire(b->fd, F_WRLCK, &o) < 0) {
@@ -451,8 +450,7 @@ pop3d_box_touch(struct pop3d_box *b)
 }
 
 int
-pop3d_box_send(struct pop3d_box *b, size_t i, int64_t lines,
-               struct pop3_io *io)
+pop3d_box_send(struct pop3d_box *b, size_t i, int64_t lines, struct pop3_io *io)
 {
 	const struct pop3d_msg *m = &b->v[i];
 	struct pop3_render r;
@@ -475,8 +473,8 @@ pop3d_box_send(struct pop3d_box *b, size_t i, int64_t lines,
 	}
 	pop3_render_init(&r, !b->maildir, lines);
 	while (off < m->m.end && !r.done) {
-		size_t want = m->m.end - off < CHUNK ? (size_t)(m->m.end - off)
-		                                     : CHUNK;
+		size_t want =
+		    m->m.end - off < CHUNK ? (size_t)(m->m.end - off) : CHUNK;
 		ssize_t n = pread(fd, in, want, (off_t)off);
 		size_t used = 0;
 
@@ -488,8 +486,9 @@ pop3d_box_send(struct pop3d_box *b, size_t i, int64_t lines,
 			goto done;
 		}
 		while (used < (size_t)n && !r.done) {
-			used += pop3_render_feed(&r, in + used, (size_t)n - used,
-			                         out, 2 * CHUNK, &olen);
+			used +=
+			    pop3_render_feed(&r, in + used, (size_t)n - used,
+			                     out, 2 * CHUNK, &olen);
 			if (pop3_io_put(io, out, olen) < 0)
 				goto done;
 		}

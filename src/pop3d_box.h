@@ -38,7 +38,7 @@
 #include "pop3_mbox.h"
 
 #define POP3D_BOX_PATH_MAX 1024
-#define POP3D_UIDL_MAX 71 /* 70 characters, with NUL */
+#define POP3D_UIDL_MAX 71      /* 70 characters, with NUL */
 #define POP3D_MSGS_MAX 1000000 /* messages indexed; the rest waits */
 
 struct pop3d_msg {

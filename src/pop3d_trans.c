@@ -189,7 +189,8 @@ serve(struct pop3d *d, struct pop3d_box *b, const char *user)
 	for (;;) {
 		struct pop3_cmd c;
 		size_t n;
-		enum pop3_io_res r = pop3_io_line(&d->io, line, sizeof line, &n);
+		enum pop3_io_res r =
+		    pop3_io_line(&d->io, line, sizeof line, &n);
 		enum pop3_err e;
 
 		if (r == POP3_IO_TIMEOUT) {

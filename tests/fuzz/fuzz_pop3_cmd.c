@@ -71,8 +71,8 @@ render(const char *in, size_t len, int64_t lines)
 	pop3_render_init(&r, 1, lines);
 	while (used < len && !r.done) {
 		size_t k = len - used < 7 ? len - used : 7;
-		size_t u = pop3_render_feed(&r, in + used, k, out, sizeof out,
-		                            &n);
+		size_t u =
+		    pop3_render_feed(&r, in + used, k, out, sizeof out, &n);
 
 		CHECK(n <= sizeof out);
 		CHECK(u > 0 || r.done);
@@ -111,7 +111,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct pop3_msg *m = &a[0].m[i];
 		uint64_t out;
 
-		CHECK(m->start <= m->body && m->body <= m->end && m->end <= size);
+		CHECK(m->start <= m->body && m->body <= m->end &&
+		      m->end <= size);
 		CHECK(i == 0 || a[0].m[i - 1].end <= m->start);
 		out = render(in + m->body, (size_t)(m->end - m->body), -1);
 		/* RETR sends the LIST size plus one '.' per stuffed line. */

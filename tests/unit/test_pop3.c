@@ -85,8 +85,7 @@ test_parse(void)
 	        "255 octets with CRLF");
 	big[POP3_LINE_MAX - 1] = 'A';
 	big[POP3_LINE_MAX] = '\n';
-	T_CHECK(pop3_cmd_parse(big, POP3_LINE_MAX + 1, &c) ==
-	            POP3_ERR_TOO_LONG,
+	T_CHECK(pop3_cmd_parse(big, POP3_LINE_MAX + 1, &c) == POP3_ERR_TOO_LONG,
 	        "256 octets");
 }
 
@@ -154,21 +153,20 @@ render(const char *in, size_t len, int unescape, int64_t lines, char *out,
 	out[*olen] = '\0';
 }
 
-static const char BOX[] =
-    "junk before\n"
-    "From a@x Sun Nov 29 16:45:08 2026\n"
-    "Subject: one\n"
-    "\n"
-    ">From quoted\n"
-    ".dot\n"
-    "\n"
-    "\n"
-    "From b@x Sun Nov 29 16:45:09 2026\n"
-    "Subject: two\n"
-    "\n"
-    ">>From twice\n"
-    ">Frog\n"
-    "last";
+static const char BOX[] = "junk before\n"
+                          "From a@x Sun Nov 29 16:45:08 2026\n"
+                          "Subject: one\n"
+                          "\n"
+                          ">From quoted\n"
+                          ".dot\n"
+                          "\n"
+                          "\n"
+                          "From b@x Sun Nov 29 16:45:09 2026\n"
+                          "Subject: two\n"
+                          "\n"
+                          ">>From twice\n"
+                          ">Frog\n"
+                          "last";
 
 static void
 test_scan(void)
@@ -237,8 +235,9 @@ test_scan_edges(void)
 	T_CHECK(g.n == 1 && g.m[0].size == 0 && g.m[0].body == g.m[0].end,
 	        "a From_ line and nothing else");
 	scan(blanks, sizeof blanks - 1, 1, &g);
-	T_CHECK(g.n == 2 && g.m[0].size == 4, "two blank lines kept, one "
-	                                      "separator: %llu",
+	T_CHECK(g.n == 2 && g.m[0].size == 4,
+	        "two blank lines kept, one "
+	        "separator: %llu",
 	        g.n ? (unsigned long long)g.m[0].size : 0);
 	T_CHECK(pop3_wire_size("a\nb", 3, &lf) == 4 && !lf, "wire size");
 	T_CHECK(pop3_wire_size("a\n", 2, &lf) == 3 && lf, "wire size LF");
