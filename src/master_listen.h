@@ -1,9 +1,9 @@
 /*
  * master_listen.h - the master's network listeners: master.cf `inet`
- * services whose command is smtpd, bound by the master as root (IPv4 and
- * IPv6 per inet_interfaces and inet_protocols), one `tinymta smtpd`
- * process per accepted connection as mail_owner, bounded per service by
- * maxproc; per-client connection count and rate limits (Postfix's anvil)
+ * services (smtpd, pop3d), bound by the master as root (IPv4 and
+ * IPv6 per inet_interfaces and inet_protocols), one `tinymta smtpd` (or
+ * `pop3d`) process per accepted connection as mail_owner, bounded per service
+ * by maxproc; per-client connection count and rate limits (Postfix's anvil)
  * answered by the master itself with 421.
  */
 #ifndef TINYMTA_MASTER_LISTEN_H
