@@ -127,6 +127,8 @@ wait_input(struct pop3_io *io)
 		int step = (int)(left > 0 ? left : 0), r;
 		struct pollfd p = {io->rfd, POLLIN, 0};
 
+		if (io->stopping && io->stopping())
+			return POP3_IO_STOP;
 		if (io->idle_ms > 0 && step > io->idle_ms)
 			step = io->idle_ms;
 		r = poll(&p, 1, step);
@@ -134,6 +136,8 @@ wait_input(struct pop3_io *io)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return POP3_IO_ERR;
+		if (r < 0 && io->stopping && io->stopping())
+			return POP3_IO_STOP;
 		if (r == 0 && left <= 0)
 			return POP3_IO_TIMEOUT;
 		if (r == 0 && io->idle && io->idle(io->idle_arg) != 0)

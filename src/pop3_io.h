@@ -41,6 +41,9 @@ struct pop3_io {
 	int (*idle)(void *arg);
 	void *idle_arg;
 	int idle_ms;
+	/* 1 when the process must stop (SIGTERM): checked when a wait is
+	 * interrupted; the wait then fails with POP3_IO_STOP. NULL: never. */
+	int (*stopping)(void);
 	size_t rpos, rlen, wlen;
 	char rbuf[POP3_IO_RBUF];
 	char wbuf[POP3_IO_WBUF];
@@ -51,7 +54,8 @@ enum pop3_io_res {
 	POP3_IO_EOF = 0,  /* the client closed */
 	POP3_IO_ERR = -1, /* read error or idle failure (errno) */
 	POP3_IO_TIMEOUT = -2,
-	POP3_IO_LONG = -3 /* the line did not fit; it was skipped */
+	POP3_IO_LONG = -3, /* the line did not fit; it was skipped */
+	POP3_IO_STOP = -4  /* io->stopping said so */
 };
 
 void pop3_io_init(struct pop3_io *io, int rfd, int wfd, int timeout_ms);

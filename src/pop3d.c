@@ -14,6 +14,7 @@
 #include "ipc.h"
 #include "pop3_cmd.h"
 #include "pop3d.h"
+#include "role.h"
 #include "sasl.h"
 #include "sasl_decode.h"
 #include "util/log.h"
@@ -40,6 +41,7 @@ pop3d_init(struct pop3d *d, struct conf *c)
 	if (t <= 0 || t > 86400)
 		t = 600;
 	pop3_io_init(&d->io, 0, 1, (int)(t * 1000));
+	d->io.stopping = role_stopping;
 }
 
 int
@@ -371,8 +373,10 @@ pop3d_login_main(struct pop3d *d)
 		enum pop3_err e;
 		int k;
 
-		if (r == POP3_IO_TIMEOUT) {
-			pop3d_reply(d, "-ERR Timeout; closing");
+		if (r == POP3_IO_TIMEOUT || r == POP3_IO_STOP) {
+			pop3d_reply(d, r == POP3_IO_STOP
+			                   ? "-ERR [SYS/TEMP] Server shutting down"
+			                   : "-ERR Timeout; closing");
 			pop3_io_flush(&d->io);
 		}
 		if (r != POP3_IO_LINE && r != POP3_IO_LONG)

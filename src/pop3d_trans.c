@@ -193,9 +193,12 @@ serve(struct pop3d *d, struct pop3d_box *b, const char *user)
 		    pop3_io_line(&d->io, line, sizeof line, &n);
 		enum pop3_err e;
 
-		if (r == POP3_IO_TIMEOUT) {
-			log_info("%s: timeout; deletions not applied", user);
-			pop3d_reply(d, "-ERR Timeout; closing");
+		if (r == POP3_IO_TIMEOUT || r == POP3_IO_STOP) {
+			log_info("%s: %s; deletions not applied", user,
+			         r == POP3_IO_STOP ? "stopping" : "timeout");
+			pop3d_reply(d, r == POP3_IO_STOP
+			                   ? "-ERR [SYS/TEMP] Server shutting down"
+			                   : "-ERR Timeout; closing");
 			pop3_io_flush(&d->io);
 			return 0;
 		}

@@ -297,8 +297,16 @@ def test_concurrent_delivery():
     check(count_from(d) == 2, "one deleted, one added: 2", d.mbox())
     p = login(port)
     check(p.stat()[0] == 2, "a new session sees 2")
-    p.quit()
-    d.finish()
+    p.dele(1)
+    t0 = time.time()
+    r = d.stop()
+    check(r.returncode == 0, "tinymta stop with a POP3 session open")
+    check(time.time() - t0 < 8, "the session stops at once on SIGTERM",
+          str(time.time() - t0))
+    check(not os.path.exists(mbox_path(d) + ".lock"),
+          "stop: the session released its lock")
+    check(count_from(d) == 2, "stop: no deletion applied")
+    d.env.cleanup()
 
 
 def write_mbox(d, n):
