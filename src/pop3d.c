@@ -374,9 +374,10 @@ pop3d_login_main(struct pop3d *d)
 		int k;
 
 		if (r == POP3_IO_TIMEOUT || r == POP3_IO_STOP) {
-			pop3d_reply(d, r == POP3_IO_STOP
-			                   ? "-ERR [SYS/TEMP] Server shutting down"
-			                   : "-ERR Timeout; closing");
+			pop3d_reply(d,
+			            r == POP3_IO_STOP
+			                ? "-ERR [SYS/TEMP] Server shutting down"
+			                : "-ERR Timeout; closing");
 			pop3_io_flush(&d->io);
 		}
 		if (r != POP3_IO_LINE && r != POP3_IO_LONG)

@@ -196,9 +196,10 @@ serve(struct pop3d *d, struct pop3d_box *b, const char *user)
 		if (r == POP3_IO_TIMEOUT || r == POP3_IO_STOP) {
 			log_info("%s: %s; deletions not applied", user,
 			         r == POP3_IO_STOP ? "stopping" : "timeout");
-			pop3d_reply(d, r == POP3_IO_STOP
-			                   ? "-ERR [SYS/TEMP] Server shutting down"
-			                   : "-ERR Timeout; closing");
+			pop3d_reply(d,
+			            r == POP3_IO_STOP
+			                ? "-ERR [SYS/TEMP] Server shutting down"
+			                : "-ERR Timeout; closing");
 			pop3_io_flush(&d->io);
 			return 0;
 		}
