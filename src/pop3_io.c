@@ -118,7 +118,7 @@ pop3_io_printf(struct pop3_io *io, const char *fmt, ...)
 static int
 wait_input(struct pop3_io *io)
 {
-	long long deadline = now_ms() + io->timeout_ms;
+	long long deadline = io->deadline;
 
 	if (io->ops && io->ops->pending && io->ops->pending(io->ctx))
 		return 0;
@@ -198,6 +198,7 @@ pop3_io_line(struct pop3_io *io, char *line, size_t cap, size_t *len)
 
 	if (pop3_io_flush(io) < 0)
 		return POP3_IO_ERR;
+	io->deadline = now_ms() + io->timeout_ms;
 	/* Invariant: line[0..n) holds this line's bytes so far (unless
 	 * over: then they are being skipped). */
 	for (;;) {
