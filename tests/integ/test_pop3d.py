@@ -219,6 +219,17 @@ def test_auth_and_errors():
 
     r = Raw(port)
     r.line()
+    # pipelined: nothing sent after PASS is lost in the hand-over
+    r.s.sendall(f"USER {USER}\r\nPASS {PASS}\r\nSTAT\r\nNOOP\r\n".encode())
+    got = [r.line() for _ in range(4)]
+    check(got[0].startswith("+OK") and got[1].startswith("+OK") and
+          got[2].startswith("+OK 1 ") and got[3] == "+OK\r\n",
+          "pipelined USER PASS STAT NOOP", str(got))
+    r.cmd("QUIT")
+    r.close()
+
+    r = Raw(port)
+    r.line()
     check(r.cmd("AUTH PLAIN") == "+ \r\n", "AUTH PLAIN: empty challenge")
     check(r.cmd(b64).startswith("+OK"), "AUTH PLAIN response on its own line")
     r.cmd("QUIT")
@@ -278,6 +289,35 @@ def test_default_refuses_plaintext():
     check(r.cmd("AUTH PLAIN " + b64) == want, "AUTH refused without TLS")
     check(r.cmd("STLS").startswith("-ERR"), "STLS: not available yet")
     r.close()
+    d.finish()
+
+
+def test_timeout():
+    d, port = daemon(main_extra="pop3d_tls_auth_only = no\npop3d_timeout = 2s\n")
+    deliver(d, 1)
+    r = Raw(port)
+    r.line()
+    t0 = time.time()
+    r.s.sendall(b"US")  # a trickle does not extend the timeout
+    time.sleep(1)
+    r.s.sendall(b"E")
+    rep = r.line()
+    check(rep.startswith("-ERR Timeout") and time.time() - t0 < 10,
+          "login phase: pop3d_timeout", rep)
+    check(r.line() == "", "closed after the timeout")
+    r.close()
+    p = login(port)
+    p.dele(1)
+    t0 = time.time()
+    try:
+        rep = p._getresp()
+    except poplib.error_proto as e:
+        rep = str(e)
+    check("Timeout" in str(rep) and time.time() - t0 < 10,
+          "mailbox phase: pop3d_timeout", str(rep))
+    check(wait_for(lambda: not os.path.exists(mbox_path(d) + ".lock"), 10),
+          "timeout: lock released")
+    check(count_from(d) == 1, "timeout: no deletion applied")
     d.finish()
 
 
@@ -433,7 +473,7 @@ def test_fetchmail():
 def main():
     ensure_user()
     for t in (test_poplib, test_auth_and_errors, test_default_refuses_plaintext,
-              test_concurrent_delivery, test_kill9_during_quit, test_maildir,
+              test_timeout, test_concurrent_delivery, test_kill9_during_quit, test_maildir,
               test_fetchmail):
         try:
             t()
