@@ -34,10 +34,10 @@ struct pop3_io {
 	int rfd, wfd;
 	const struct pop3_io_ops *ops; /* NULL: plain descriptors */
 	void *ctx;
-	int timeout_ms; /* per line (a slow trickle of bytes does not extend
-	                   it) */
+	int timeout_ms;     /* per line (a slow trickle of bytes does not extend
+	                       it) */
 	long long deadline; /* of the line being read, monotonic ms */
-	int exact;      /* read nothing past a line's LF */
+	int exact;          /* read nothing past a line's LF */
 	/* Called every idle_ms while waiting for input (0: never); a
 	 * non-zero return ends the wait with an error. */
 	int (*idle)(void *arg);
