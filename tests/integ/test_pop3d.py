@@ -292,6 +292,22 @@ def test_default_refuses_plaintext():
     d.finish()
 
 
+def test_pop3s_without_tls():
+    port, sport = free_port(), free_port()
+    d = Lst(pop3_line(port) + pop3_line(sport, " -o pop3d_tls_wrappermode=yes"),
+            "pop3d_tls_auth_only = no\n")
+    d.start()
+    s = socket.create_connection(("127.0.0.1", sport), timeout=TIMEOUT)
+    check(s.recv(100) == b"", "pop3s without TLS: closed without a word")
+    s.close()
+    check(wait_for(lambda: "pop3d_tls_wrappermode = yes, but this build has no TLS"
+                   in d.maillog(), 10), "pop3s without TLS: logged", d.maillog()[-1000:])
+    r = Raw(port)
+    check(r.line().startswith("+OK"), "the plain pop3 service still answers")
+    r.close()
+    d.finish()
+
+
 def test_timeout():
     d, port = daemon(main_extra="pop3d_tls_auth_only = no\npop3d_timeout = 2s\n")
     deliver(d, 1)
@@ -473,7 +489,7 @@ def test_fetchmail():
 def main():
     ensure_user()
     for t in (test_poplib, test_auth_and_errors, test_default_refuses_plaintext,
-              test_timeout, test_concurrent_delivery, test_kill9_during_quit, test_maildir,
+              test_pop3s_without_tls, test_timeout, test_concurrent_delivery, test_kill9_during_quit, test_maildir,
               test_fetchmail):
         try:
             t()
