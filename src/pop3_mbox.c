@@ -155,14 +155,50 @@ byte(struct pop3_scan *s, char c)
 	return 0;
 }
 
+/* The middle of a line, up to (not including) its LF: only the hash
+ * and the size change. The fast path of pop3_scan_feed. */
+static void
+account_run(struct pop3_scan *s, const char *p, size_t n)
+{
+	uint64_t h;
+
+	s->nonblank = 1;
+	if (!s->in_msg)
+		return;
+	confirm_blank(s);
+	h = s->cur.hash;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * POP3_FNV_PRIME;
+	s->cur.hash = h;
+	if (!s->from_line)
+		s->cur.size += n;
+}
+
 int
 pop3_scan_feed(struct pop3_scan *s, const char *p, size_t len)
 {
+	size_t i = 0;
+
 	if (s->stopped)
 		return -1;
-	for (size_t i = 0; i < len; i++, s->off++)
+	/* Invariant: p[0..i) is consumed and s->off is the offset of p[i]. */
+	while (i < len) {
+		if (!s->bol && !s->prefix) {
+			const char *lf = memchr(p + i, '\n', len - i);
+			size_t run = lf ? (size_t)(lf - (p + i)) : len - i;
+
+			if (run > 0) {
+				account_run(s, p + i, run);
+				i += run;
+				s->off += run;
+				continue;
+			}
+		}
 		if (byte(s, p[i]) < 0)
 			return -1;
+		i++;
+		s->off++;
+	}
 	return 0;
 }
 

@@ -107,11 +107,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(memcmp(a[0].m, a[1].m, a[0].n * sizeof a[0].m[0]) == 0);
 	for (size_t i = 0; i < a[0].n; i++) {
 		const struct pop3_msg *m = &a[0].m[i];
-		uint64_t out, dots = 0;
+		uint64_t out, dots = 0, h = POP3_FNV_OFFSET;
 
 		CHECK(m->start <= m->body && m->body <= m->end &&
 		      m->end <= size);
 		CHECK(i == 0 || a[0].m[i - 1].end <= m->start);
+		for (uint64_t k = m->start; k < m->end; k++)
+			h = (h ^ (unsigned char)in[k]) * POP3_FNV_PRIME;
+		CHECK(h == m->hash); /* the hash covers exactly the record */
 		for (uint64_t k = m->body; k < m->end; k++)
 			dots +=
 			    in[k] == '.' && (k == m->body || in[k - 1] == '\n');
