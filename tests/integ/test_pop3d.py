@@ -412,17 +412,21 @@ def test_kill9_during_quit():
         check(now == old or now == newc,
               f"kill -9 after {delay}s: old or new mailbox, never half",
               f"{len(now)} vs old {len(old)} new {len(newc)}")
-        outcomes.append("old" if now == old else "new")
+        tmp = os.path.join(d.mail, f".{USER}.pop3.tmp")
+        outcomes.append(("old" if now == old else "new") +
+                        ("+tmp" if os.path.exists(tmp) else ""))
         # the killed session's dotlock stays until stale (500 s): remove
         lock = mbox_path(d) + ".lock"
         if os.path.exists(lock):
             os.unlink(lock)
         if now != old:
             old = now
-    print("kill -9 outcomes:", outcomes)
+    print("kill -9 outcomes (+tmp: killed inside the rewrite):", outcomes)
     p = login(port)
     n = p.stat()[0]
     check(n > 0, "the mailbox still opens after the kills", str(n))
+    check(not os.path.exists(os.path.join(d.mail, f".{USER}.pop3.tmp")),
+          "a leftover temporary file is removed by the next session")
     p.quit()
     d.finish()
 
