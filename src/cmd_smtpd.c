@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 /* Apply -o name=value overrides. 0, or -1 (logged). */
-static int
-overrides(struct conf *c, int argc, char **argv)
+int
+tinymta_conf_overrides(struct conf *c, int argc, char **argv)
 {
 	struct conf_problems *ps = conf_problems_new();
 	int rc = 0;
@@ -32,7 +32,7 @@ overrides(struct conf *c, int argc, char **argv)
 		if (strcmp(argv[i], "-o") != 0 || i + 1 >= argc ||
 		    !(eq = strchr(argv[i + 1], '=')) ||
 		    (size_t)(eq - argv[i + 1]) >= sizeof name) {
-			log_error("usage: smtpd [-o name=value]...");
+			log_error("usage: %s [-o name=value]...", argv[0]);
 			rc = -1;
 			break;
 		}
@@ -58,7 +58,7 @@ tinymta_smtpd_main(int argc, char **argv)
 
 	if (role_init(&role, "smtpd") < 0)
 		return 78;
-	if (overrides(role.conf, argc, argv) == 0)
+	if (tinymta_conf_overrides(role.conf, argc, argv) == 0)
 		rc = smtpd_session_main(0, 1, role.conf, 0, getuid());
 	conf_free(role.conf);
 	return rc;

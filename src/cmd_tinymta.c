@@ -41,6 +41,8 @@ static const struct command {
     {"local", tinymta_local_main, NULL},
     {"smtpd", tinymta_smtpd_main, NULL},
     {"smtp", tinymta_smtp_main, NULL},
+    {"pop3d", tinymta_pop3d_main, NULL},
+    {"pop3d-mailbox", tinymta_pop3d_mailbox_main, NULL},
 };
 
 static void

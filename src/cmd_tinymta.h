@@ -21,5 +21,11 @@ int tinymta_qmgr_main(int argc, char **argv);
 int tinymta_local_main(int argc, char **argv);
 int tinymta_smtpd_main(int argc, char **argv);
 int tinymta_smtp_main(int argc, char **argv);
+int tinymta_pop3d_main(int argc, char **argv);
+int tinymta_pop3d_mailbox_main(int argc, char **argv);
+/* cmd_smtpd.c: apply argv's "-o name=value" pairs (argv[0] is the role)
+ * to c. 0, or -1 (logged). */
+struct conf;
+int tinymta_conf_overrides(struct conf *c, int argc, char **argv);
 
 #endif

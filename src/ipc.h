@@ -26,6 +26,8 @@ enum ipc_type {
 	IPC_DELIVER,    /* qmgr -> master: spawn a delivery agent (fds) */
 	IPC_REPLY,      /* any reply: field 0 = "ok" or an error text */
 	IPC_DELIVER_ID, /* master -> qmgr: deliver one queue ID now */
+	IPC_POP3_LOGIN, /* pop3d -> master: user logged in: start the mailbox
+	                   phase (field user; fd the connection) */
 };
 
 struct ipc_msg {

@@ -202,8 +202,9 @@ static void
 loop(struct master *m)
 {
 	while (!m->stopping) {
-		struct pollfd p[2 + KID_COUNT + LISTEN_FDS_MAX];
-		nfds_t n = 0, nl;
+		struct pollfd
+		    p[2 + KID_COUNT + LISTEN_FDS_MAX + LISTEN_LINKS_MAX];
+		nfds_t n = 0, nl, nk;
 		time_t next = master_kids_next_event(m), now = time(NULL);
 		int timeout =
 		    next ? (int)(next > now ? (next - now) * 1000 : 0) : -1;
@@ -213,7 +214,8 @@ loop(struct master *m)
 		for (int k = 0; k < KID_COUNT; k++)
 			p[n++] = (struct pollfd){m->kids[k].link, POLLIN, 0};
 		nl = master_listen_pollfds(m, p + n, LISTEN_FDS_MAX);
-		if (poll(p, n + nl, timeout) < 0 && errno != EINTR) {
+		nk = master_listen_linkfds(m, p + n + nl, LISTEN_LINKS_MAX);
+		if (poll(p, n + nl + nk, timeout) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			sleep(1);
 			continue;
@@ -227,6 +229,8 @@ loop(struct master *m)
 				master_kid_input(m, (enum master_kid_role)k);
 		if (!m->stopping)
 			master_listen_ready(m, p + n, nl);
+		if (!m->stopping)
+			master_listen_links_ready(m, p + n + nl, nk);
 		master_kids_start(m);
 	}
 }

@@ -3,7 +3,7 @@
  * pid file and the control socket, starts pickup and qmgr as mail_owner
  * (fork + re-exec of this binary), restarts them when they die
  * (rate-limited), and spawns delivery agents as the users qmgr names.
- * It binds the network listeners and forks one smtpd per connection
+ * It binds the network listeners and forks one smtpd or pop3d per connection
  * (master_listen.h). It never reads a message: it only passes descriptors
  * along.
  */

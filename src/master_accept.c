@@ -1,9 +1,10 @@
 /*
  * master_accept.c - accepted connections on the master's listeners: the
  * per-client limits (master_anvil.c), the 421 reply when one is exceeded,
- * and otherwise one `tinymta smtpd -o …` process per connection, forked
- * by the master (root) and run as mail_owner with the connection on
- * descriptors 0 and 1. Untrusted input: only the peer address the kernel
+ * and otherwise one `tinymta smtpd -o …` (or `pop3d`) process per
+ * connection, forked by the master (root) and run as mail_owner with the
+ * connection on descriptors 0 and 1; a pop3d also gets a link on fd 3
+ * (master_pop3.c). Untrusted input: only the peer address the kernel
  * reports; the master never reads from a client.
  */
 #define _GNU_SOURCE /* accept4 */
@@ -211,6 +212,8 @@ svc_tls(const struct master_cf *cf, const struct master_service *s,
 	                                  "smtpd_use_tls", "smtpd_enforce_tls"};
 	char v[CONF_VALUE_MAX];
 
+	if (s->cmd != MASTER_CMD_SMTPD)
+		return 0;
 	svc_value(cf, s, c, "smtpd_tls_security_level", v, sizeof v);
 	if (*v)
 		return strcmp(v, "none") != 0;
@@ -278,23 +281,28 @@ pass_tls_cache(void)
 		_exit(71);
 }
 
-/* In the child: environment, descriptors 0 and 1, privileges, exec. */
-static _Noreturn void
-session_child(struct master *m, const struct master_cf *cf,
-              const struct master_service *s, int fd, const char *ip,
-              unsigned port)
+/* In a session child: environment, descriptors 0 and 1, privileges,
+ * exec. */
+_Noreturn void
+master_accept_exec(struct master *m, const struct master_cf *cf,
+                   const struct master_service *s, int fd,
+                   const struct lsession *peer, const char *applet,
+                   const char *arg, uid_t uid, gid_t gid)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	struct anvil_addr me;
-	char *argv[4 + 2 * MASTER_CF_OPTS_MAX], num[16], text[INET6_ADDRSTRLEN];
+	char *argv[5 + 2 * MASTER_CF_OPTS_MAX], num[16], text[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN];
 	unsigned myport = 0;
 	size_t n = 0;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		_exit(71);
 	addr_of(&ss, &me, &myport, text, sizeof text);
-	snprintf(num, sizeof num, "%u", port);
+	if (!inet_ntop(peer->addr.family, peer->addr.a, ip, sizeof ip))
+		str_copy(ip, sizeof ip, "unknown");
+	snprintf(num, sizeof num, "%u", peer->port);
 	if (setenv("TINYMTA_CLIENT_ADDR", ip, 1) < 0 ||
 	    setenv("TINYMTA_CLIENT_PORT", num, 1) < 0 ||
 	    setenv("TINYMTA_SERVER_ADDR", text, 1) < 0 ||
@@ -312,7 +320,7 @@ session_child(struct master *m, const struct master_cf *cf,
 		pass_tls_cache();
 	}
 	argv[n++] = "tinymta";
-	argv[n++] = "smtpd";
+	argv[n++] = (char *)applet;
 	for (size_t i = 0; i < s->nopts; i++) {
 		const char *k = master_cf_str(cf, s->opts[i].name);
 		const char *v = master_cf_str(cf, s->opts[i].value);
@@ -326,12 +334,33 @@ session_child(struct master *m, const struct master_cf *cf,
 		argv[n] = "-o";
 		n += 2;
 	}
+	if (arg)
+		argv[n++] = (char *)arg;
 	argv[n] = NULL;
-	master_exec_role(m, m->uid, m->gid, argv);
+	master_exec_role(m, uid, gid, argv);
 }
 
-static int
-room_for_session(struct master_listen *l)
+/* A pop3d login process gets a SOCK_SEQPACKET link on descriptor 3: the
+ * only way to ask the master for the mailbox phase (master_pop3.c). */
+static _Noreturn void
+session_child(struct master *m, const struct master_cf *cf,
+              const struct master_service *s, int fd,
+              const struct lsession *peer, int link)
+{
+	if (link >= 0) {
+		if (fd == 3 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 10)) < 0)
+			_exit(71);
+		/* dup2 onto itself would keep FD_CLOEXEC */
+		if (link == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(link, 3) < 0)
+			_exit(71);
+	}
+	master_accept_exec(m, cf, s, fd, peer,
+	                   s->cmd == MASTER_CMD_POP3D ? "pop3d" : "smtpd", NULL,
+	                   m->uid, m->gid);
+}
+
+int
+master_accept_room(struct master_listen *l)
 {
 	struct lsession *v;
 	size_t cap = l->capsess ? 2 * l->capsess : 16;
@@ -354,7 +383,10 @@ spawn_session(struct master *m, const struct lsock *ls, int fd,
 	sigset_t all, old;
 	pid_t pid;
 
-	if (room_for_session(l) < 0) {
+	struct lsession me = {0, ls->svc, *peer, port, -1};
+	int sv[2] = {-1, -1};
+
+	if (master_accept_room(l) < 0) {
 		log_error("no memory for a session from %s", ip);
 		return;
 	}
@@ -364,20 +396,32 @@ spawn_session(struct master *m, const struct lsock *ls, int fd,
 		         strerror(errno));
 		tls_cache_fd = -2; /* do not try again */
 	}
+	if (l->cf->v[ls->svc].cmd == MASTER_CMD_POP3D &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair for a session from %s: %s", ip,
+		          strerror(errno));
+		return;
+	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0) {
 		master_child_signals(&old);
-		session_child(m, l->cf, &l->cf->v[ls->svc], fd, ip, port);
+		session_child(m, l->cf, &l->cf->v[ls->svc], fd, &me, sv[1]);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (sv[1] >= 0)
+		io_close(sv[1]);
 	if (pid < 0) {
 		log_error("fork for a session from %s: %s", ip,
 		          strerror(errno));
+		if (sv[0] >= 0)
+			io_close(sv[0]);
 		return;
 	}
-	l->sess[l->nsess++] = (struct lsession){pid, ls->svc, *peer};
+	me.pid = pid;
+	me.link = sv[0];
+	l->sess[l->nsess++] = me;
 	l->svc[ls->svc].nkids++;
 	log_debug("connect from [%s]:%u to %s port %u, pid %ld", ip, port,
 	          ls->text, ls->port, (long)pid);
@@ -448,14 +492,22 @@ master_listen_reaped(struct master *m, pid_t pid, int status)
 	for (size_t i = 0; l && i < l->nsess; i++) {
 		if (l->sess[i].pid != pid)
 			continue;
-		if (l->sess[i].svc >= 0)
+		const char *what = "session";
+
+		if (l->sess[i].svc >= 0) {
 			l->svc[l->sess[i].svc].nkids--;
+			what = l->cf->v[l->sess[i].svc].cmd == MASTER_CMD_POP3D
+			           ? "pop3d"
+			           : "smtpd";
+		}
+		if (l->sess[i].link >= 0)
+			io_close(l->sess[i].link);
 		l->sess[i] = l->sess[--l->nsess];
 		if (WIFSIGNALED(status) && !m->stopping)
-			log_warn("smtpd pid %ld killed by signal %d", (long)pid,
-			         WTERMSIG(status));
+			log_warn("%s pid %ld killed by signal %d", what,
+			         (long)pid, WTERMSIG(status));
 		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-			log_debug("smtpd pid %ld exit status %d", (long)pid,
+			log_debug("%s pid %ld exit status %d", what, (long)pid,
 			          WEXITSTATUS(status));
 		return 1;
 	}
@@ -469,6 +521,34 @@ master_listen_kill(struct master *m, int sig)
 		if (kill(m->listen->sess[i].pid, sig) < 0 && errno != ESRCH)
 			log_warn("kill %ld: %s", (long)m->listen->sess[i].pid,
 			         strerror(errno));
+}
+
+size_t
+master_listen_linkfds(struct master *m, struct pollfd *p, size_t cap)
+{
+	struct master_listen *l = m->listen;
+	size_t n = 0;
+
+	for (size_t i = 0; l && i < l->nsess && n < cap; i++)
+		if (l->sess[i].link >= 0)
+			p[n++] = (struct pollfd){l->sess[i].link, POLLIN, 0};
+	return n;
+}
+
+void
+master_listen_links_ready(struct master *m, const struct pollfd *p, size_t n)
+{
+	struct master_listen *l = m->listen;
+
+	for (size_t i = 0; l && i < n; i++) {
+		if (!p[i].revents)
+			continue;
+		for (size_t j = 0; j < l->nsess; j++)
+			if (l->sess[j].link == p[i].fd) {
+				master_pop3_input(m, j);
+				break;
+			}
+	}
 }
 
 size_t

@@ -327,14 +327,6 @@ open_all(struct master_listen *nw, struct master_listen *old,
 	int r;
 
 	for (size_t i = 0; i < nw->cf->n; i++) {
-		const struct master_service *s = &nw->cf->v[i];
-
-		if (s->cmd != MASTER_CMD_SMTPD) {
-			log_debug("service %s: pop3d is not available yet; "
-			          "not listening",
-			          s->name);
-			continue;
-		}
 		nw->svc[i].active = 1;
 		master_accept_policy(nw, (int)i, c);
 		r = open_service(nw, old, c, (int)i, why, cap);

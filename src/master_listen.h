@@ -1,9 +1,9 @@
 /*
  * master_listen.h - the master's network listeners: master.cf `inet`
- * services whose command is smtpd, bound by the master as root (IPv4 and
- * IPv6 per inet_interfaces and inet_protocols), one `tinymta smtpd`
- * process per accepted connection as mail_owner, bounded per service by
- * maxproc; per-client connection count and rate limits (Postfix's anvil)
+ * services (smtpd, pop3d), bound by the master as root (IPv4 and
+ * IPv6 per inet_interfaces and inet_protocols), one `tinymta smtpd` (or
+ * `pop3d`) process per accepted connection as mail_owner, bounded per service
+ * by maxproc; per-client connection count and rate limits (Postfix's anvil)
  * answered by the master itself with 421.
  */
 #ifndef TINYMTA_MASTER_LISTEN_H
@@ -25,6 +25,9 @@
 #define LISTEN_BACKLOG 1024
 #define LISTEN_FDS_MAX 64      /* listening sockets over all services */
 #define LISTEN_ACCEPT_BURST 16 /* accepts per listener per poll round */
+/* pop3d login processes whose link the master polls at once; more wait
+ * for a later round (the login process waits for the reply). */
+#define LISTEN_LINKS_MAX 256
 
 struct master;
 struct master_listen; /* opaque: services, sockets, sessions, anvil */
@@ -48,6 +51,11 @@ void master_listen_close(struct master *m);
 /* Send sig to every session process. */
 void master_listen_kill(struct master *m, int sig);
 size_t master_listen_sessions(const struct master *m);
+/* The links of pop3d login processes (to poll), at most cap. */
+size_t master_listen_linkfds(struct master *m, struct pollfd *p, size_t cap);
+/* Read the frames on the links of p[n] that are ready. */
+void master_listen_links_ready(struct master *m, const struct pollfd *p,
+                               size_t n);
 size_t master_listen_sockets(const struct master *m);
 
 #endif

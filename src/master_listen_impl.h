@@ -33,6 +33,8 @@ struct lsession {
 	pid_t pid;
 	int svc; /* -1: its service went away in a reload */
 	struct anvil_addr addr;
+	unsigned port; /* the client's */
+	int link;      /* pop3d login process: our end of its fd 3, or -1 */
 };
 
 struct master_listen {
@@ -48,6 +50,18 @@ struct master_listen {
 /* master_accept.c: the limits of service svc from c and its -o options. */
 void master_accept_policy(struct master_listen *l, int svc,
                           const struct conf *c);
+/* In a session child: TINYMTA_* environment, fd on 0 and 1, exec
+ * `tinymta APPLET [-o name=value]… [ARG]` as uid/gid. */
+_Noreturn void master_accept_exec(struct master *m, const struct master_cf *cf,
+                                  const struct master_service *s, int fd,
+                                  const struct lsession *peer,
+                                  const char *applet, const char *arg,
+                                  uid_t uid, gid_t gid);
+/* Room for one more session in l->sess. 0, or -1 (no memory). */
+int master_accept_room(struct master_listen *l);
+/* master_pop3.c: a frame on a pop3d login process's link. */
+void master_pop3_input(struct master *m, size_t sess);
+
 /* Take over old's sessions and rate counters (services matched by name). */
 void master_accept_adopt(struct master_listen *nw, struct master_listen *old);
 
