@@ -256,10 +256,9 @@ received(struct smtpd *s)
 static void
 wake(struct smtpd *s)
 {
-	char reply[128];
-
 	if (!(s->flags & SMTPD_F_LOCAL)) {
-		if (ctl_request(s->qdir, "wakeup", reply, sizeof reply) < 0)
+		/* no wait for the master's "OK": the session goes on at once */
+		if (ctl_notify(s->qdir, "wakeup") < 0)
 			log_debug("qmgr not woken: %s", strerror(errno));
 		return;
 	}
