@@ -10,6 +10,7 @@
 #include "role.h"
 #include "cidr.h"
 #include "ctl_client.h"
+#include "local.h" /* local_hops, the Received: counter */
 #include "util/clock.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,13 +267,17 @@ wake(struct smtpd *s)
 	ctl_wake_pickup(s->qdir);
 }
 
-enum data_fail { DF_NONE, DF_WRITE, DF_SIZE };
+enum data_fail { DF_NONE, DF_WRITE, DF_SIZE, DF_HOPS };
 
 /* Stream until CRLF.CRLF. Returns 1 at the end, 0 on EOF/timeout/bare
- * LF rejection (the session ends), with *fail saying what went wrong. */
+ * LF rejection (the session ends), with *fail saying what went wrong.
+ * h counts the Received: fields of the client's header (hopcount_limit:
+ * past it nothing more is written). */
 static int
-stream(struct smtpd *s, enum data_fail *fail)
+stream(struct smtpd *s, struct local_hops *h, enum data_fail *fail)
 {
+	unsigned hop_limit = (unsigned)conf_int(s->conf, "hopcount_limit");
+
 	for (;;) {
 		size_t got, used;
 		enum smtp_data_ret r;
@@ -288,6 +294,9 @@ stream(struct smtpd *s, enum data_fail *fail)
 		}
 		if (s->size_limit && s->data.size > s->size_limit)
 			*fail = DF_SIZE;
+		local_hops_feed(h, (const char *)s->dout, got);
+		if (*fail == DF_NONE && h->count > hop_limit)
+			*fail = DF_HOPS;
 		if (*fail == DF_NONE &&
 		    qfile_put_content(s->w, s->dout, got) < 0)
 			*fail = DF_WRITE;
@@ -297,7 +306,7 @@ stream(struct smtpd *s, enum data_fail *fail)
 }
 
 static void
-data_done(struct smtpd *s, enum data_fail fail)
+data_done(struct smtpd *s, enum data_fail fail, unsigned hops)
 {
 	char id[QFILE_ID_MAX];
 
@@ -305,6 +314,12 @@ data_done(struct smtpd *s, enum data_fail fail)
 		log_info("%s: reject: message size exceeds limit from %s",
 		         s->qid, s->client);
 		smtpd_reply(s, "552 5.3.4 Error: message file too big");
+	} else if (fail == DF_HOPS) {
+		log_info("%s: reject: too many hops (%u Received: header "
+		         "fields, hopcount_limit = %lld) from %s",
+		         s->qid, hops, conf_int(s->conf, "hopcount_limit"),
+		         s->client);
+		smtpd_reply(s, "554 5.4.6 Error: too many hops");
 	} else if (s->data.nul > 0) {
 		log_info("%s: reject: NUL character in message from %s", s->qid,
 		         s->client);
@@ -326,17 +341,19 @@ void
 smtpd_data(struct smtpd *s)
 {
 	enum data_fail fail = DF_NONE;
+	struct local_hops h;
 
 	smtp_data_init(&s->data);
+	local_hops_init(&h, SIZE_MAX); /* bounded by the header's end */
 	if (received(s) < 0)
 		fail = DF_WRITE;
 	smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	if (!stream(s, &fail)) {
+	if (!stream(s, &h, &fail)) {
 		smtpd_reset(s);
 		s->flags |= SMTPD_F_QUIT;
 		return;
 	}
-	data_done(s, fail);
+	data_done(s, fail, h.count);
 }
 
 int

@@ -263,6 +263,47 @@ def test_limits():
         sv.cleanup()
 
 
+def test_hopcount():
+    """hopcount_limit at the SMTP stage: more Received: fields in the
+    client's header than the limit get 554 5.4.6 at the end of DATA and
+    nothing is queued; the limit itself, folded fields, other case and
+    Received: lines in the body pass."""
+    sv = Server("hopcount_limit = 3\n")
+    try:
+        def dialogue(header, body="hi\r\n"):
+            return ("EHLO x\r\nMAIL FROM:<a@b.example>\r\n"
+                    "RCPT TO:<root@test.example>\r\nDATA\r\n" + header +
+                    "Subject: hops\r\n\r\n" + body + ".\r\nQUIT\r\n")
+        four = "".join(f"Received: from h{i}\r\n\tby x; date\r\n"
+                       for i in range(4))
+        for client in (None, "10.0.0.1"):
+            q = "maildrop" if client is None else "incoming"
+            out, err, _ = sv.run(dialogue(four), client=client)
+            check("554 5.4.6 Error: too many hops" in out,
+                  f"4 Received: over hopcount_limit 3 -> 554 ({q})", out)
+            check(sv.files(q) == [], f"no file after 554 ({q})", sv.files(q))
+            check("reject: too many hops (4 Received: header fields, "
+                  "hopcount_limit = 3)" in err, "hops log line", err)
+        out, _, _ = sv.run(dialogue("received: a\r\nRECEIVED : b\r\n"
+                                    "Received:c\r\n"), client="10.0.0.1")
+        check(any(ln.startswith("250 2.0.0 Ok: queued") for ln in out),
+              "3 Received: (any case) at hopcount_limit 3 accepted", out)
+        check(len(sv.take("incoming")) == 1, "one file queued")
+        out, _, _ = sv.run(dialogue("Received: a\r\n",
+                                    "Received: b\r\n" * 10),
+                           client="10.0.0.1")
+        check(any(ln.startswith("250 2.0.0 Ok: queued") for ln in out),
+              "Received: lines in the body do not count", out)
+        sv.take("incoming")
+        out, _, _ = sv.run(dialogue("X-Received: a\r\n" * 5 +
+                                    "Received: a\r\n"), client="10.0.0.1")
+        check(any(ln.startswith("250 2.0.0 Ok: queued") for ln in out),
+              "X-Received: does not count", out)
+        sv.take("incoming")
+    finally:
+        sv.cleanup()
+
+
 def test_queue_minfree():
     """queue_minfree: MAIL gets 452 4.3.1 when the spool would drop below
     it (here: more than the disk holds), and nothing is queued."""
@@ -384,6 +425,7 @@ def main():
         sv.cleanup()
     test_helo_required()
     test_limits()
+    test_hopcount()
     test_queue_minfree()
     test_timeout()
     test_relay_domains()
