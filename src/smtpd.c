@@ -49,11 +49,25 @@ copy_conf(struct smtpd *s, const struct conf *c)
 	s->utf8 = conf_bool(c, "smtputf8_enable");
 }
 
+/* mynetworks expanded now (names resolved, files read: cidr_list.c). */
+static int
+in_mynetworks(const struct conf *c, const char *ip)
+{
+	struct cidr_list *l = malloc(sizeof *l);
+	int r;
+
+	if (!l)
+		return 0; /* fail closed: no relay */
+	cidr_list_load(l, conf_get(c, "mynetworks"));
+	r = cidr_list_has(l, ip) == 1;
+	free(l);
+	return r;
+}
+
 int
 smtpd_init(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 {
 	const char *ip = o->client_addr;
-	int r;
 
 	memset(s, 0, sizeof *s);
 	s->conf = c;
@@ -71,8 +85,7 @@ smtpd_init(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 	         o->local ? "localhost" : "unknown");
 	snprintf(s->client, sizeof s->client, "%s[%s]", s->client_name,
 	         s->client_addr);
-	r = cidr_list_match(conf_get(c, "mynetworks"), s->client_addr, NULL);
-	s->mynetworks = r > 0;
+	s->mynetworks = in_mynetworks(c, ip);
 	return 0;
 }
 

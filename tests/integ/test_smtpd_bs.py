@@ -408,6 +408,92 @@ def test_relay_domains():
         sv.cleanup()
 
 
+def relays(sv, client):
+    """True when client may relay (RCPT to a foreign domain gets 250)."""
+    out, _, _ = sv.run("EHLO h\r\nMAIL FROM:<a@b.example>\r\n"
+                       "RCPT TO:<x@elsewhere.example>\r\nQUIT\r\n",
+                       client=client)
+    c = codes(out)
+    return c[3] == "250" if len(c) > 3 else None
+
+
+def test_mynetworks():
+    """mynetworks entries beyond address/prefix: [v6]/prefix, "!"
+    exclusions, a /file/name pattern file (comments, nested file), a
+    cidr: table, a host name (localhost, resolved when smtpd reads the
+    configuration), a hash: table keyed by the client address; unusable
+    entries are logged and match nothing."""
+    d = tempfile.mkdtemp(prefix="tinymta-mynet-")
+    try:
+        with open(os.path.join(d, "nets"), "w") as f:
+            f.write(f"# trusted\n!198.51.100.66, 198.51.100.0/24\n"
+                    f"{d}/more # nested\n")
+        with open(os.path.join(d, "more"), "w") as f:
+            f.write("[2001:db8::]/32\n")
+        with open(os.path.join(d, "tab"), "w") as f:
+            f.write("203.0.113.0/28  OK\n# comment\n192.0.2.99 OK\n")
+        with open(os.path.join(d, "hosts"), "w") as f:
+            f.write("192.0.2.200 OK\n")
+        sv = Server(f"mynetworks = !10.9.0.0/16, 10.0.0.0/8 {d}/nets "
+                    f"cidr:{d}/tab localhost hash:{d}/hosts "
+                    f"no.such.host.invalid\n")
+        try:
+            r = sv.env.run("postmap", f"hash:{d}/hosts")
+            check(r.returncode == 0, "postmap hash: table", r.stderr)
+            for client, want in (("10.1.2.3", True), ("10.9.1.1", False),
+                                 ("198.51.100.5", True),
+                                 ("198.51.100.66", False),
+                                 ("2001:db8:5::1", True),
+                                 ("2001:db9::1", False),
+                                 ("203.0.113.15", True),
+                                 ("203.0.113.16", False),
+                                 ("192.0.2.99", True), ("127.0.0.1", True),
+                                 ("192.0.2.200", True),
+                                 ("192.0.2.201", False),
+                                 ("::ffff:10.1.1.1", True)):
+                check(relays(sv, client) is want,
+                      f"mynetworks: {client} relays: {want}")
+            _, err, _ = sv.run("QUIT\r\n", client="192.0.2.1")
+            check("no.such.host.invalid" in err and "matches nothing" in err,
+                  "an unresolvable name is logged", err)
+        finally:
+            sv.cleanup()
+    finally:
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+        os.rmdir(d)
+
+
+def test_mynetworks_style():
+    """Without mynetworks, mynetworks_style decides: host (the default)
+    lists 127.0.0.0/8 and this host's addresses as /32, subnet their
+    networks; postconf shows the computed value and smtpd uses it."""
+    for style, want in (("host", "/32"), ("subnet", None)):
+        env = tmlib.Env(f"mynetworks_style = {style}\n")
+        try:
+            r = env.run("postconf", "-h", "mynetworks")
+            val = r.stdout.decode().strip()
+            check(r.returncode == 0 and "127.0.0.0/8" in val,
+                  f"mynetworks_style={style}: {val}", r.stderr)
+            if want:
+                check(all(e.endswith(want) or e.startswith("127.") or
+                          e.startswith("[") for e in val.replace(",", " ")
+                          .split()), f"style {style}: host entries", val)
+        finally:
+            env.cleanup()
+    sv = Server()
+    try:
+        r = sv.env.run("postconf", "-e", "mynetworks_style=host")
+        txt = open(os.path.join(sv.env.conf, "main.cf")).read()
+        sv.env.write("main.cf", "\n".join(ln for ln in txt.splitlines()
+                                           if not ln.startswith("mynetworks "))
+                     + "\n")
+        check(relays(sv, "127.0.0.1") is True, "style host: loopback relays")
+        check(relays(sv, "192.0.2.1") is False, "style host: others do not")
+    finally:
+        sv.cleanup()
+
+
 def test_utf8(sv):
     out, _, _ = sv.run("EHLO h\r\nMAIL FROM:<j\u00f6rg@b.example>\r\n"
                        "QUIT\r\n")
@@ -429,6 +515,8 @@ def main():
     test_queue_minfree()
     test_timeout()
     test_relay_domains()
+    test_mynetworks()
+    test_mynetworks_style()
     tmlib.done()
 
 
