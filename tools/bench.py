@@ -218,6 +218,23 @@ def io_of(pids):
     return total
 
 
+def cpu_s(master_pid):
+    """CPU seconds of a service so far: the master's own and its reaped
+    children's (cutime/cstime, recursive), plus the live processes under
+    it with their reaped children. Differences of two calls are robust to
+    the load of a shared machine, unlike wall times."""
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in tree(master_pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                f_ = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in f_[11:15])  # utime stime cutime cstime
+    return total / tck
+
+
 def mbox_count(path, marker=b"\nSubject: bench "):
     try:
         with open(path, "rb") as f:
@@ -359,6 +376,7 @@ def bench_smtp(top, tm, pf):
         stop, peak = threading.Event(), []
         th = threading.Thread(target=sample_pss, args=(mta.master_pid(), stop, peak))
         th.start()
+        cpu0 = cpu_s(mta.master_pid())
         t0 = time.perf_counter()
         r = subprocess.run(["smtp-source", "-s", "20", "-m", str(N_SMTP), "-l", "5120",
                             "-S", "smtp-source", "-f", "bench@bench.example",
@@ -370,13 +388,19 @@ def bench_smtp(top, tm, pf):
                 time.time() < deadline:
             time.sleep(0.05)
         t_all = time.perf_counter() - t0
+        time.sleep(0.5)  # the last delivery agents exit and are reaped
+        cpu = cpu_s(mta.master_pid()) - cpu0
         stop.set()
         th.join()
         got = mbox_count(box, b"\nSubject: smtp-source") - before
-        res[name] = (t_ack, t_all, got, max(peak) if peak else 0, r.returncode)
-    (ta, tt, tg, tp, trc), (pa, pt, pg, pp, prc) = res["tinymta"], res["postfix"]
+        res[name] = (t_ack, t_all, got, max(peak) if peak else 0, r.returncode,
+                     cpu)
+    (ta, tt, tg, tp, trc, tc), (pa, pt, pg, pp, prc, pc) = \
+        res["tinymta"], res["postfix"]
+    print(f"{'  load average (1 min)':<34} {os.getloadavg()[0]:.1f}")
     row(f"smtp: {N_SMTP}x5KB, 20 sessions, acked", ta, pa, "s")
     row(f"smtp: {N_SMTP}x5KB, ... delivered", tt, pt, "s")
+    row("smtp: CPU of the service", tc, pc, "s")
     print(f"{'  delivered (smtp-source exit)':<34} tinymta {tg} ({trc})   postfix {pg} ({prc})")
     row("smtp: peak sum of Pss under load", tp / 1024, pp / 1024, "MiB")
 
