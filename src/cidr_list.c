@@ -157,7 +157,7 @@ entry(struct cidr_list *l, const char *e, size_t n, int neg, int depth)
 		n--;
 	}
 	if (n == 0 || str_copy_n(item, sizeof item, e, n) < 0) {
-		bad(l, "(too long)", "entry too long");
+		bad(l, n ? "(a long entry)" : "!", n ? "too long" : "empty");
 		return;
 	}
 	if (cidr_parse(item, n, &c) == 0) {
