@@ -366,6 +366,131 @@ smtpd_data(struct smtpd *s)
 	data_done(s, fail, h.count);
 }
 
+/* ---- BDAT (RFC 3030) ---- */
+
+/* A chunk's bytes as canonical content (lines end in LF alone): CRLF is
+ * a line end, also across chunks; a bare CR is data; a bare LF is a line
+ * end and counted, as in DATA; no dot-stuffing. out holds n + 1. */
+static size_t
+bdat_canon(struct smtpd *s, const unsigned char *in, size_t n,
+           unsigned char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = in[i];
+
+		if (s->bdat_cr) {
+			s->bdat_cr = 0;
+			if (c == '\n') {
+				out[o++] = '\n';
+				continue;
+			}
+			out[o++] = '\r';
+		}
+		if (c == '\r') {
+			s->bdat_cr = 1;
+			continue;
+		}
+		if (c == '\n')
+			s->data.bare_lf++;
+		else if (c == '\0')
+			s->data.nul++;
+		out[o++] = c;
+	}
+	return o;
+}
+
+/* Store canonical bytes under the limits (size, hops); write errors. */
+static void
+bdat_put(struct smtpd *s, const unsigned char *p, size_t n)
+{
+	unsigned hop_limit = (unsigned)conf_int(s->conf, "hopcount_limit");
+
+	if (n == 0)
+		return;
+	s->data.size += n;
+	s->bdat_lf = p[n - 1] == '\n';
+	local_hops_feed(&s->bdat_hops, (const char *)p, n);
+	if (s->bdat_fail == DF_NONE && s->size_limit &&
+	    s->data.size > s->size_limit)
+		s->bdat_fail = DF_SIZE;
+	if (s->bdat_fail == DF_NONE && s->bdat_hops.count > hop_limit)
+		s->bdat_fail = DF_HOPS;
+	if (s->bdat_fail == DF_NONE && qfile_put_content(s->w, p, n) < 0)
+		s->bdat_fail = DF_WRITE;
+}
+
+/* Read exactly size bytes; keep: into the message. 1, or 0 on EOF or
+ * timeout (the session ends). */
+static int
+bdat_read(struct smtpd *s, uint64_t size, int keep)
+{
+	while (size > 0) {
+		size_t n;
+
+		if (s->inpos == s->inlen && fill(s) <= 0)
+			return 0;
+		n = s->inlen - s->inpos;
+		if ((uint64_t)n > size)
+			n = (size_t)size;
+		if (keep)
+			bdat_put(s, s->dout,
+			         bdat_canon(s, s->in + s->inpos, n, s->dout));
+		s->inpos += n;
+		size -= n;
+	}
+	return 1;
+}
+
+void
+smtpd_bdat(struct smtpd *s, uint64_t size, int last, const char *refuse)
+{
+	if (refuse) {
+		if (!bdat_read(s, size, 0))
+			s->flags |= SMTPD_F_QUIT;
+		else
+			smtpd_reply(s, "%s", refuse);
+		return;
+	}
+	if (!s->bdat) {
+		s->bdat = 1;
+		s->bdat_cr = 0;
+		s->bdat_fail = DF_NONE;
+		smtp_data_init(&s->data);
+		local_hops_init(&s->bdat_hops, SIZE_MAX);
+		if (received(s) < 0)
+			s->bdat_fail = DF_WRITE;
+		s->bdat_lf = 1;
+	}
+	if (!bdat_read(s, size, 1)) {
+		smtpd_reset(s);
+		s->flags |= SMTPD_F_QUIT;
+		return;
+	}
+	if (!last) {
+		/* errors are told at LAST: the client sends its chunks anyway
+		 */
+		smtpd_reply(s, "250 2.0.0 Ok: %llu bytes",
+		            (unsigned long long)size);
+		return;
+	}
+	if (s->bdat_cr) { /* a CR at the very end is data */
+		s->bdat_cr = 0;
+		bdat_put(s, (const unsigned char *)"\r", 1);
+	}
+	if (!s->bdat_lf) /* the content ends with a line end, as DATA's */
+		bdat_put(s, (const unsigned char *)"\n", 1);
+	if (s->bare_lf_reject && s->data.bare_lf > 0) {
+		smtpd_reply(s, "521 5.5.2 %s Error: bare <LF> received",
+		            s->myhostname);
+		smtpd_reset(s);
+		s->flags |= SMTPD_F_QUIT;
+		return;
+	}
+	data_done(s, (enum data_fail)s->bdat_fail, s->bdat_hops.count);
+}
+
 int
 smtpd_session_main(int in_fd, int out_fd, const struct conf *c, int local,
                    uid_t uid)

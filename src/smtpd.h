@@ -16,6 +16,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "local.h" /* struct local_hops */
 #include "qfile.h"
 #include "queue.h"
 #include "smtp_data.h"
@@ -82,6 +83,12 @@ struct smtpd {
 	char tls_text[160];  /* Received: "(using TLS…)" slot, "" for now */
 	char auth_text[160]; /* Received: "(Authenticated sender: …)" slot */
 	struct smtp_data data;
+	/* BDAT (RFC 3030): a chunked transaction in progress */
+	int bdat;      /* the first chunk came */
+	int bdat_cr;   /* a CR ended the last chunk (CRLF may straddle) */
+	int bdat_fail; /* what went wrong (smtpd.c's enum data_fail) */
+	int bdat_lf;   /* the content so far ends with a line end */
+	struct local_hops bdat_hops;
 	/* I/O */
 	size_t inpos, inlen;
 	unsigned char in[SMTPD_IN_MAX];
@@ -121,6 +128,10 @@ void smtpd_dispatch(struct smtpd *s, const char *line, size_t len);
 void smtpd_reset(struct smtpd *s);
 /* DATA after 354: stream into the queue file, reply. */
 void smtpd_data(struct smtpd *s);
+/* One BDAT chunk of size bytes (last: BDAT ... LAST). refuse: the reply
+ * when BDAT is not allowed now; the chunk is read and dropped all the
+ * same (its bytes are never taken for commands). */
+void smtpd_bdat(struct smtpd *s, uint64_t size, int last, const char *refuse);
 /* Log a rejected RCPT/MAIL in Postfix's format. */
 void smtpd_log_reject(struct smtpd *s, const char *cmd, const char *reply,
                       const char *rcpt);

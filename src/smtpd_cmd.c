@@ -90,8 +90,10 @@ static const struct extension {
 	const char *name; /* fixed keyword, or NULL: fn writes it */
 	int (*fn)(const struct smtpd *s, char *out, size_t cap);
 } extensions[] = {
-    {"PIPELINING", NULL},          {NULL, ext_size},   {NULL, ext_vrfy},
-    {"ENHANCEDSTATUSCODES", NULL}, {"8BITMIME", NULL}, {NULL, ext_utf8},
+    {"PIPELINING", NULL}, {NULL, ext_size},
+    {NULL, ext_vrfy},     {"ENHANCEDSTATUSCODES", NULL},
+    {"8BITMIME", NULL},   {NULL, ext_utf8},
+    {"CHUNKING", NULL},
 };
 
 static void
@@ -340,7 +342,25 @@ static void
 do_data(struct smtpd *s, const struct smtp_cmd *c)
 {
 	(void)c;
+	if (s->bdat) { /* RFC 3030: no DATA inside a BDAT transaction */
+		smtpd_reply(s, "503 5.5.1 Error: DATA after BDAT");
+		return;
+	}
 	smtpd_data(s);
+}
+
+/* BDAT in any state: the chunk is always read (and dropped when BDAT is
+ * not allowed), so that its bytes are never taken for commands. */
+static void
+do_bdat(struct smtpd *s, const struct smtp_cmd *c)
+{
+	const char *refuse = NULL;
+
+	if (s->state == SMTPD_S_CONNECT || s->state == SMTPD_S_HELO)
+		refuse = "503 5.5.1 Error: need MAIL command";
+	else if (s->state == SMTPD_S_MAIL)
+		refuse = "503 5.5.1 Error: need RCPT command";
+	smtpd_bdat(s, c->size, c->last, refuse);
 }
 
 static void
@@ -383,8 +403,8 @@ static void
 do_help(struct smtpd *s, const struct smtp_cmd *c)
 {
 	(void)c;
-	smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET "
-	               "NOOP QUIT VRFY HELP");
+	smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT "
+	               "RSET NOOP QUIT VRFY HELP");
 }
 
 static void
@@ -417,6 +437,7 @@ static const struct command commands[] = {
     {SMTP_CMD_HELP, SMTPD_S_ANY, NULL, NULL, do_help},
     {SMTP_CMD_STARTTLS, SMTPD_S_ANY, NULL, NULL, do_notls},
     {SMTP_CMD_AUTH, SMTPD_S_ANY, NULL, NULL, do_noauth},
+    {SMTP_CMD_BDAT, SMTPD_S_ANY, NULL, NULL, do_bdat},
 };
 
 /* The reply for a line the parser refused. */
@@ -484,6 +505,13 @@ smtpd_dispatch(struct smtpd *s, const char *line, size_t len)
 		smtpd_reply(s, "500 5.5.2 Error: line too long");
 		return;
 	}
+	if (e != SMTP_P_OK && c.verb == SMTP_CMD_BDAT) {
+		/* the chunk's length is unknown: its bytes would be read as
+		 * commands (smuggling); end the session */
+		smtpd_reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
+		s->flags |= SMTPD_F_QUIT;
+		return;
+	}
 	if (e != SMTP_P_OK || !cmd) {
 		parse_error(s, e, &c);
 		return;
@@ -504,6 +532,7 @@ smtpd_reset(struct smtpd *s)
 		qfile_abort(s->w);
 		s->w = NULL;
 	}
+	s->bdat = 0;
 	s->sender[0] = s->first_rcpt[0] = '\0';
 	s->qid[0] = '\0';
 	s->nrcpt = 0;

@@ -304,6 +304,72 @@ def test_hopcount():
         sv.cleanup()
 
 
+def test_bdat():
+    """CHUNKING (RFC 3030): BDAT chunks are exact byte counts, no dot
+    handling; CRLF across two chunks is one line end; CRLF.CRLF or a QUIT
+    inside a chunk is content; a chunk sent where BDAT is not allowed is
+    read and dropped (never taken for commands); DATA inside a BDAT
+    transaction is refused; message_size_limit and hopcount_limit apply;
+    a bad BDAT line ends the session; RSET drops the file."""
+    sv = Server("message_size_limit = 1000\nhopcount_limit = 3\n")
+    env = "EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<root@test.example>\r\n"
+    try:
+        c1 = "Subject: b\r\n\r\nline1\r"
+        c2 = "\n.\r\nx\ry\r\nQUIT\r\n"
+        out, _, _ = sv.run(env + f"BDAT {len(c1)}\r\n{c1}"
+                           f"BDAT {len(c2)} LAST\r\n{c2}QUIT\r\n",
+                           client="10.0.0.1")
+        check("250-CHUNKING" in out or "250 CHUNKING" in out,
+              "EHLO CHUNKING", out)
+        check(codes(out) == ["220", "250", "250", "250", "250", "250", "221"],
+              "BDAT codes", out)
+        check(f"250 2.0.0 Ok: {len(c1)} bytes" in out, "chunk reply", out)
+        msgs = sv.take("incoming")
+        check(len(msgs) == 1 and msgs[0][3].split(b"\n", 3)[3] ==
+              b"Subject: b\n\nline1\n.\nx\ry\nQUIT\n",
+              "BDAT content: CRLF across chunks, no dot handling, bare CR",
+              msgs and msgs[0][3])
+        out, _, _ = sv.run(env + "BDAT 5\r\nhelloBDAT 0 LAST\r\nQUIT\r\n",
+                           client="10.0.0.1")
+        check(codes(out)[-2:] == ["250", "221"] and
+              out[-2].startswith("250 2.0.0 Ok: queued as"), "BDAT 0 LAST",
+              out)
+        msgs = sv.take("incoming")
+        check(len(msgs) == 1 and msgs[0][3].endswith(b"\nhello\n"),
+              "a final line end is added", msgs and msgs[0][3][-40:])
+        out, _, _ = sv.run("EHLO x\r\nBDAT 6\r\nQUIT\r\nNOOP\r\nQUIT\r\n",
+                           client="10.0.0.1")
+        check(codes(out) == ["220", "250", "503", "250", "221"],
+              "BDAT before MAIL: 503, its bytes dropped", out)
+        out, _, _ = sv.run(env + "BDAT 3\r\nabcDATA\r\nBDAT 0 LAST\r\n"
+                           "QUIT\r\n", client="10.0.0.1")
+        check("503 5.5.1 Error: DATA after BDAT" in out and
+              out[-2].startswith("250 2.0.0 Ok: queued as"),
+              "DATA inside BDAT refused, the transaction goes on", out)
+        sv.take("incoming")
+        big = "x" * 600
+        out, _, _ = sv.run(env + f"BDAT 600\r\n{big}BDAT 600 LAST\r\n{big}"
+                           "QUIT\r\n", client="10.0.0.1")
+        check(codes(out)[-3:] == ["250", "552", "221"],
+              "message_size_limit over BDAT: 552 at LAST", out)
+        check(sv.files("incoming") == [], "no file after 552")
+        hops = "Received: a\r\n" * 4 + "\r\nbody\r\n"
+        out, _, _ = sv.run(env + f"BDAT {len(hops)} LAST\r\n{hops}QUIT\r\n",
+                           client="10.0.0.1")
+        check("554 5.4.6 Error: too many hops" in out, "hops over BDAT", out)
+        check(sv.files("incoming") == [], "no file after 554")
+        out, _, _ = sv.run(env + "BDAT 3\r\nabcRSET\r\nQUIT\r\n",
+                           client="10.0.0.1")
+        check(codes(out)[-2:] == ["250", "221"] and
+              sv.files("incoming") == [], "RSET drops the BDAT file", out)
+        out, _, _ = sv.run(env + "BDAT 1x\r\nQUIT\r\n", client="10.0.0.1")
+        check(codes(out)[-1] == "501" and "221" not in codes(out),
+              "bad BDAT: 501 and the session ends", out)
+        check(sv.files("incoming") == [], "nothing left")
+    finally:
+        sv.cleanup()
+
+
 def test_queue_minfree():
     """queue_minfree: MAIL gets 452 4.3.1 when the spool would drop below
     it (here: more than the disk holds), and nothing is queued."""
@@ -512,6 +578,7 @@ def main():
     test_helo_required()
     test_limits()
     test_hopcount()
+    test_bdat()
     test_queue_minfree()
     test_timeout()
     test_relay_domains()
