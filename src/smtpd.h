@@ -1,7 +1,7 @@
 /*
  * smtpd.h - one SMTP server session (RFC 5321 with PIPELINING, SIZE,
- * 8BITMIME, ENHANCEDSTATUSCODES) over a pair of descriptors: the smtpd
- * role (a connection the master accepted) and `sendmail -bs` (stdin and
+ * 8BITMIME, ENHANCEDSTATUSCODES, CHUNKING) over a pair of descriptors: the
+ * smtpd role (a connection the master accepted) and `sendmail -bs` (stdin and
  * stdout of a local user). All session state lives in one struct of fixed
  * arrays (STYLE.md 3.5); nothing is allocated by what the peer sends.
  * smtpd.c holds the I/O (line reader with timeouts, replies, the DATA
