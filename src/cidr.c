@@ -82,6 +82,8 @@ cidr_parse(const char *s, size_t len, struct cidr *out)
 	if (slash && bits > max)
 		return -1;
 	out->bits = slash ? bits : max;
+	out->neg = 0;
+	out->map = -1;
 	return 0;
 }
 

@@ -4,8 +4,9 @@
  * separated by commas and/or white space; an address without "/len" is a
  * single host; IPv6 may be written in brackets, "[addr]/len" or
  * "[addr/len]". An IPv4-mapped IPv6 client (::ffff:1.2.3.4) matches IPv4
- * entries. Entries that are not networks (host names, type:table maps) are
- * not supported in this version: they match nothing and are counted.
+ * entries. cidr_list_match takes networks only (other entries match
+ * nothing and are counted); cidr_list_load (cidr_list.c, with I/O) also
+ * takes "!entry", host names, /file/name, cidr:/file and type:table.
  */
 #ifndef TINYMTA_CIDR_H
 #define TINYMTA_CIDR_H
@@ -18,6 +19,18 @@ struct cidr {
 	int family; /* 4 or 6 */
 	unsigned char addr[16];
 	unsigned bits; /* prefix length */
+	int neg;       /* cidr_list: a "!" entry (a match means not listed) */
+	int map;       /* cidr_list: index into maps[], or -1 (a network) */
+};
+
+#define CIDR_LIST_MAX 256 /* entries after expansion */
+#define CIDR_MAPS_MAX 4   /* type:table entries */
+
+/* A mynetworks value expanded (cidr_list.c). */
+struct cidr_list {
+	size_t n, bad, nmaps;
+	struct cidr net[CIDR_LIST_MAX]; /* in order: the first match wins */
+	char maps[CIDR_MAPS_MAX][128];  /* "type:name" specs (map.c) */
 };
 
 /* Parse one entry s[0..len). 0, or -1 when it is not a network (or the
@@ -32,5 +45,18 @@ int cidr_match(const struct cidr *n, int family, const unsigned char addr[16]);
 /* 1 when client address ip matches an entry of list, 0 when not, -1 when
  * ip is not an address. *bad (may be NULL) counts unusable entries. */
 int cidr_list_match(const char *list, const char *ip, size_t *bad);
+
+/* Expand value (mynetworks syntax) into l: address/prefix and [v6]/prefix
+ * entries; "!entry" excludes; a host name is resolved now (getaddrinfo:
+ * every address, /32 or /128); "/file/name" holds more entries (commas,
+ * white space, # comments; nested up to 3 deep); "cidr:/file" is a
+ * Postfix CIDR table (the pattern column); any other "type:table" is
+ * looked up with the client address as the key when matching (found: a
+ * match). Unusable entries are logged (log_warn), match nothing and are
+ * counted: returns that count. */
+size_t cidr_list_load(struct cidr_list *l, const char *value);
+/* 1 when ip is listed (the first matching entry decides: a "!" entry
+ * says no), 0 when not, -1 when ip is not an address. */
+int cidr_list_has(const struct cidr_list *l, const char *ip);
 
 #endif

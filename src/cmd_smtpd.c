@@ -20,9 +20,12 @@
 int
 tinymta_conf_overrides(struct conf *c, int argc, char **argv)
 {
-	struct conf_problems *ps = conf_problems_new();
+	struct conf_problems *ps;
 	int rc = 0;
 
+	if (argc <= 1)
+		return 0; /* no -o: no problems list (an mmap'd 120 KiB) */
+	ps = conf_problems_new();
 	if (!ps)
 		return -1;
 	for (int i = 1; i < argc && rc == 0; i++) {

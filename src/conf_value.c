@@ -242,7 +242,9 @@ conf_check_value(const struct conf *c, const struct conf_param *p,
                  const char *value, char *why, size_t cap)
 {
 	struct conf_xinfo xi;
-	char *buf, q[100];
+	/* on the stack: a malloc'd 4 KiB buffer here cost every process
+	 * start one mmap/munmap pair per default value holding a "$" */
+	char buf[CONF_VALUE_MAX], q[100];
 	int r;
 
 	why[0] = '\0';
@@ -254,14 +256,8 @@ conf_check_value(const struct conf *c, const struct conf_param *p,
 		return check_typed(p, value, why, cap);
 	if (!c)
 		return 0; /* checked once every $name is known */
-	buf = malloc(CONF_VALUE_MAX);
-	if (!buf) {
-		WHY("out of memory");
-		return -1;
-	}
-	if (conf_expand(c, p->name, value, buf, CONF_VALUE_MAX, &xi) < 0) {
+	if (conf_expand(c, p->name, value, buf, sizeof buf, &xi) < 0) {
 		WHY("%s", xi.why);
-		free(buf);
 		return -1;
 	}
 	r = check_typed(p, buf, why, cap);
@@ -276,6 +272,5 @@ conf_check_value(const struct conf *c, const struct conf_param *p,
 		WHY("$%s is not set anywhere and expands to nothing", xi.undef);
 		r = 1;
 	}
-	free(buf);
 	return r;
 }

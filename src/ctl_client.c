@@ -43,12 +43,14 @@ read_reply(int fd, char *reply, size_t cap)
 	return n > 0 ? 0 : -1;
 }
 
-int
-ctl_request(const char *qdir, const char *request, char *reply, size_t cap)
+/* Connect to the control socket and send one request line; the socket,
+ * or -1 with errno. */
+static int
+connect_send(const char *qdir, const char *request)
 {
 	struct sockaddr_un sa;
 	char line[600];
-	int fd, r, saved;
+	int fd, saved;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
@@ -68,11 +70,31 @@ ctl_request(const char *qdir, const char *request, char *reply, size_t cap)
 		errno = saved;
 		return -1;
 	}
+	return fd;
+}
+
+int
+ctl_request(const char *qdir, const char *request, char *reply, size_t cap)
+{
+	int fd = connect_send(qdir, request), r, saved;
+
+	if (fd < 0)
+		return -1;
 	r = read_reply(fd, reply, cap);
 	saved = errno;
 	io_close(fd);
 	errno = saved;
 	return r;
+}
+
+int
+ctl_notify(const char *qdir, const char *request)
+{
+	int fd = connect_send(qdir, request);
+
+	if (fd < 0)
+		return -1;
+	return io_close(fd);
 }
 
 int

@@ -64,7 +64,7 @@ master_accept_policy(struct master_listen *l, int svc, const struct conf *c)
 		    conf_int(c, "smtpd_client_connection_count_limit");
 		ls->pol.rate_limit =
 		    conf_int(c, "smtpd_client_connection_rate_limit");
-		ls->pol.nnets = 0;
+		ls->pol.nets.n = 0;
 		return;
 	}
 	svc_value(l->cf, s, c, "smtpd_client_connection_count_limit", buf,
@@ -76,8 +76,9 @@ master_accept_policy(struct master_listen *l, int svc, const struct conf *c)
 	svc_value(l->cf, s, c, "mynetworks", buf, CONF_VALUE_MAX);
 	skipped = master_anvil_nets(&ls->pol, buf);
 	if (skipped)
-		log_debug("service %s: %zu mynetworks entries are not "
-		          "address/prefix; not exempt from connection limits",
+		log_debug("service %s: %zu mynetworks entries unusable "
+		          "(logged above); they exempt nobody from connection "
+		          "limits",
 		          s->name, skipped);
 	free(buf);
 	check_tls_files(l->cf, s, c);

@@ -1,12 +1,13 @@
 /*
  * master_anvil.c - per-client connection limits for the master's listeners
  * (see master_anvil.h). Runs inside the master (root); its inputs are the
- * configuration (mynetworks) and the peer address the kernel reports for
- * an accepted connection. No I/O, no logging.
+ * configuration (mynetworks, expanded by cidr_list_load: it may resolve
+ * names and read files) and the peer address the kernel reports for an
+ * accepted connection.
  */
 #include "master_anvil.h"
-#include "conf.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,28 +15,17 @@
 size_t
 master_anvil_nets(struct anvil_policy *p, const char *list)
 {
-	const char *cur = list;
-	char item[CONF_VALUE_MAX];
-	size_t skipped = 0;
-
-	p->nnets = 0;
-	while (conf_list_next(&cur, item, sizeof item)) {
-		if (p->nnets < ANVIL_NETS_MAX &&
-		    cidr_parse(item, strlen(item), &p->nets[p->nnets]) == 0)
-			p->nnets++;
-		else
-			skipped++;
-	}
-	return skipped;
+	return cidr_list_load(&p->nets, list);
 }
 
 int
 master_anvil_exempt(const struct anvil_policy *p, const struct anvil_addr *a)
 {
-	for (size_t i = 0; i < p->nnets; i++)
-		if (cidr_match(&p->nets[i], a->family == AF_INET ? 4 : 6, a->a))
-			return 1;
-	return 0;
+	char text[INET6_ADDRSTRLEN];
+
+	if (p->nets.n == 0 || !inet_ntop(a->family, a->a, text, sizeof text))
+		return 0;
+	return cidr_list_has(&p->nets, text) == 1;
 }
 
 int

@@ -5,7 +5,9 @@
  * smtpd_client_connection_rate_limit (connections of one client to one
  * service per 60-second window, counted from the window's first
  * connection). Clients in mynetworks are exempt, as Postfix's
- * smtpd_client_event_limit_exceptions = $mynetworks. No I/O, no logging.
+ * smtpd_client_event_limit_exceptions = $mynetworks, expanded by
+ * cidr_list_load (host names resolved, files and tables read when the
+ * configuration is read). The rest: no I/O, no logging.
  */
 #ifndef TINYMTA_MASTER_ANVIL_H
 #define TINYMTA_MASTER_ANVIL_H
@@ -15,7 +17,6 @@
 
 #include "cidr.h"
 
-#define ANVIL_NETS_MAX 64      /* mynetworks entries kept per service */
 #define ANVIL_RATE_CLIENTS 512 /* (service, client) pairs tracked */
 #define ANVIL_RATE_WINDOW 60   /* seconds: Postfix's anvil_rate_time_unit */
 
@@ -26,10 +27,9 @@ struct anvil_addr {
 };
 
 struct anvil_policy {
-	long count_limit; /* 0: none */
-	long rate_limit;  /* 0: none */
-	size_t nnets;
-	struct cidr nets[ANVIL_NETS_MAX];
+	long count_limit;      /* 0: none */
+	long rate_limit;       /* 0: none */
+	struct cidr_list nets; /* mynetworks */
 };
 
 struct anvil_rate {
@@ -39,12 +39,11 @@ struct anvil_rate {
 	unsigned long count;
 };
 
-/* Parse a mynetworks value ("127.0.0.0/8 [::1]/128 192.0.2.1", commas or
- * white space; cidr.h) into p->nets. Entries that are not networks
- * (lookup tables, file names) or beyond ANVIL_NETS_MAX are skipped and
- * counted in the result. */
+/* Expand a mynetworks value into p->nets (cidr_list_load: networks, "!",
+ * host names, /file/name, cidr: and type:table). Unusable entries are
+ * logged and counted in the result. */
 size_t master_anvil_nets(struct anvil_policy *p, const char *list);
-/* 1 when a is inside one of p's networks. */
+/* 1 when a is listed in p's mynetworks. */
 int master_anvil_exempt(const struct anvil_policy *p,
                         const struct anvil_addr *a);
 /* Count one connection of a to service svc at now; returns the number of

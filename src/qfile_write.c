@@ -357,7 +357,7 @@ commit_fail(struct qfile_writer *w, const char *path)
 static int
 sync_rename(struct qfile_writer *w)
 {
-	if (io_fsync_dir(w->dir) == 0)
+	if (qfile_sync_dir(w->dir) == 0)
 		return 0;
 	if (errno != EACCES && errno != EPERM)
 		return -1;

@@ -19,6 +19,7 @@ static const struct verb {
     {"NOOP", SMTP_CMD_NOOP, 2},         {"QUIT", SMTP_CMD_QUIT, 0},
     {"VRFY", SMTP_CMD_VRFY, 1},         {"HELP", SMTP_CMD_HELP, 2},
     {"STARTTLS", SMTP_CMD_STARTTLS, 0}, {"AUTH", SMTP_CMD_AUTH, 1},
+    {"BDAT", SMTP_CMD_BDAT, 1},
 };
 
 const char *
@@ -153,6 +154,31 @@ path_cmd(const char *s, size_t len, unsigned flags, struct smtp_cmd *c)
 	return params(s + end, len - end, mail, flags, c);
 }
 
+/* "size" or "size LAST" (RFC 3030): 1 to 19 digits, one space. */
+static enum smtp_perr
+bdat_args(struct smtp_cmd *c)
+{
+	const char *a = c->arg;
+	size_t i = 0, n = c->arglen;
+
+	while (i < n && a[i] >= '0' && a[i] <= '9') {
+		if (i == 19)
+			return SMTP_P_SYNTAX;
+		c->size = c->size * 10 + (uint64_t)(a[i] - '0');
+		i++;
+	}
+	if (i == 0)
+		return SMTP_P_SYNTAX;
+	c->has_size = 1;
+	if (i == n)
+		return SMTP_P_OK;
+	if (n - i == 5 && a[i] == ' ' && match_nocase(a + i + 1, 4, "LAST")) {
+		c->last = 1;
+		return SMTP_P_OK;
+	}
+	return SMTP_P_SYNTAX;
+}
+
 enum smtp_perr
 smtp_parse_cmd(const char *line, size_t len, unsigned flags, struct smtp_cmd *c)
 {
@@ -180,5 +206,7 @@ smtp_parse_cmd(const char *line, size_t len, unsigned flags, struct smtp_cmd *c)
 		return SMTP_P_SYNTAX;
 	if (v->args == 1 && c->arglen == 0)
 		return SMTP_P_SYNTAX;
+	if (v->verb == SMTP_CMD_BDAT)
+		return bdat_args(c);
 	return SMTP_P_OK;
 }

@@ -36,6 +36,7 @@ enum smtp_verb {
 	SMTP_CMD_HELP,
 	SMTP_CMD_STARTTLS,
 	SMTP_CMD_AUTH,
+	SMTP_CMD_BDAT, /* RFC 3030: "BDAT size [LAST]" (size, last) */
 	SMTP_CMD_N
 };
 
@@ -66,6 +67,7 @@ struct smtp_cmd {
 	int has_size;
 	int body;     /* SMTP_BODY_* */
 	int smtputf8; /* SMTPUTF8 given */
+	int last;     /* BDAT ... LAST */
 };
 
 /* The name of a verb ("MAIL"), for logs. */

@@ -11,6 +11,7 @@
 #include "tls.h"
 #include "cidr.h"
 #include "ctl_client.h"
+#include "local.h" /* local_hops, the Received: counter */
 #include "util/clock.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +50,22 @@ copy_conf(struct smtpd *s, const struct conf *c)
 	s->utf8 = conf_bool(c, "smtputf8_enable");
 }
 
+/* mynetworks expanded now (names resolved, files read: cidr_list.c).
+ * The list (9 KiB) is static: a malloc'd one cost an mmap/munmap pair
+ * per session. */
+static int
+in_mynetworks(const struct conf *c, const char *ip)
+{
+	static struct cidr_list l;
+
+	cidr_list_load(&l, conf_get(c, "mynetworks"));
+	return cidr_list_has(&l, ip) == 1;
+}
+
 int
 smtpd_init(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 {
 	const char *ip = o->client_addr;
-	int r;
 
 	memset(s, 0, sizeof *s);
 	s->conf = c;
@@ -70,8 +83,7 @@ smtpd_init(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 	         o->local ? "localhost" : "unknown");
 	snprintf(s->client, sizeof s->client, "%s[%s]", s->client_name,
 	         s->client_addr);
-	r = cidr_list_match(conf_get(c, "mynetworks"), s->client_addr, NULL);
-	s->mynetworks = r > 0;
+	s->mynetworks = in_mynetworks(c, ip);
 	smtpd_tls_init(s);
 	return 0;
 }
@@ -302,23 +314,26 @@ received(struct smtpd *s)
 static void
 wake(struct smtpd *s)
 {
-	char reply[128];
-
 	if (!(s->flags & SMTPD_F_LOCAL)) {
-		if (ctl_request(s->qdir, "wakeup", reply, sizeof reply) < 0)
+		/* no wait for the master's "OK": the session goes on at once */
+		if (ctl_notify(s->qdir, "wakeup") < 0)
 			log_debug("qmgr not woken: %s", strerror(errno));
 		return;
 	}
 	ctl_wake_pickup(s->qdir);
 }
 
-enum data_fail { DF_NONE, DF_WRITE, DF_SIZE };
+enum data_fail { DF_NONE, DF_WRITE, DF_SIZE, DF_HOPS };
 
 /* Stream until CRLF.CRLF. Returns 1 at the end, 0 on EOF/timeout/bare
- * LF rejection (the session ends), with *fail saying what went wrong. */
+ * LF rejection (the session ends), with *fail saying what went wrong.
+ * h counts the Received: fields of the client's header (hopcount_limit:
+ * past it nothing more is written). */
 static int
-stream(struct smtpd *s, enum data_fail *fail)
+stream(struct smtpd *s, struct local_hops *h, enum data_fail *fail)
 {
+	unsigned hop_limit = (unsigned)conf_int(s->conf, "hopcount_limit");
+
 	for (;;) {
 		size_t got, used;
 		enum smtp_data_ret r;
@@ -335,6 +350,9 @@ stream(struct smtpd *s, enum data_fail *fail)
 		}
 		if (s->size_limit && s->data.size > s->size_limit)
 			*fail = DF_SIZE;
+		local_hops_feed(h, (const char *)s->dout, got);
+		if (*fail == DF_NONE && h->count > hop_limit)
+			*fail = DF_HOPS;
 		if (*fail == DF_NONE &&
 		    qfile_put_content(s->w, s->dout, got) < 0)
 			*fail = DF_WRITE;
@@ -344,7 +362,7 @@ stream(struct smtpd *s, enum data_fail *fail)
 }
 
 static void
-data_done(struct smtpd *s, enum data_fail fail)
+data_done(struct smtpd *s, enum data_fail fail, unsigned hops)
 {
 	char id[QFILE_ID_MAX];
 
@@ -352,6 +370,12 @@ data_done(struct smtpd *s, enum data_fail fail)
 		log_info("%s: reject: message size exceeds limit from %s",
 		         s->qid, s->client);
 		smtpd_reply(s, "552 5.3.4 Error: message file too big");
+	} else if (fail == DF_HOPS) {
+		log_info("%s: reject: too many hops (%u Received: header "
+		         "fields, hopcount_limit = %lld) from %s",
+		         s->qid, hops, conf_int(s->conf, "hopcount_limit"),
+		         s->client);
+		smtpd_reply(s, "554 5.4.6 Error: too many hops");
 	} else if (s->data.nul > 0) {
 		log_info("%s: reject: NUL character in message from %s", s->qid,
 		         s->client);
@@ -373,17 +397,144 @@ void
 smtpd_data(struct smtpd *s)
 {
 	enum data_fail fail = DF_NONE;
+	struct local_hops h;
 
 	smtp_data_init(&s->data);
+	local_hops_init(&h, SIZE_MAX); /* bounded by the header's end */
 	if (received(s) < 0)
 		fail = DF_WRITE;
 	smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	if (!stream(s, &fail)) {
+	if (!stream(s, &h, &fail)) {
 		smtpd_reset(s);
 		s->flags |= SMTPD_F_QUIT;
 		return;
 	}
-	data_done(s, fail);
+	data_done(s, fail, h.count);
+}
+
+/* ---- BDAT (RFC 3030) ---- */
+
+/* A chunk's bytes as canonical content (lines end in LF alone): CRLF is
+ * a line end, also across chunks; a bare CR is data; a bare LF is a line
+ * end and counted, as in DATA; no dot-stuffing. out holds n + 1. */
+static size_t
+bdat_canon(struct smtpd *s, const unsigned char *in, size_t n,
+           unsigned char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = in[i];
+
+		if (s->bdat_cr) {
+			s->bdat_cr = 0;
+			if (c == '\n') {
+				out[o++] = '\n';
+				continue;
+			}
+			out[o++] = '\r';
+		}
+		if (c == '\r') {
+			s->bdat_cr = 1;
+			continue;
+		}
+		if (c == '\n')
+			s->data.bare_lf++;
+		else if (c == '\0')
+			s->data.nul++;
+		out[o++] = c;
+	}
+	return o;
+}
+
+/* Store canonical bytes under the limits (size, hops); write errors. */
+static void
+bdat_put(struct smtpd *s, const unsigned char *p, size_t n)
+{
+	unsigned hop_limit = (unsigned)conf_int(s->conf, "hopcount_limit");
+
+	if (n == 0)
+		return;
+	s->data.size += n;
+	s->bdat_lf = p[n - 1] == '\n';
+	local_hops_feed(&s->bdat_hops, (const char *)p, n);
+	if (s->bdat_fail == DF_NONE && s->size_limit &&
+	    s->data.size > s->size_limit)
+		s->bdat_fail = DF_SIZE;
+	if (s->bdat_fail == DF_NONE && s->bdat_hops.count > hop_limit)
+		s->bdat_fail = DF_HOPS;
+	if (s->bdat_fail == DF_NONE && qfile_put_content(s->w, p, n) < 0)
+		s->bdat_fail = DF_WRITE;
+}
+
+/* Read exactly size bytes; keep: into the message. 1, or 0 on EOF or
+ * timeout (the session ends). */
+static int
+bdat_read(struct smtpd *s, uint64_t size, int keep)
+{
+	while (size > 0) {
+		size_t n;
+
+		if (s->inpos == s->inlen && fill(s) <= 0)
+			return 0;
+		n = s->inlen - s->inpos;
+		if ((uint64_t)n > size)
+			n = (size_t)size;
+		if (keep)
+			bdat_put(s, s->dout,
+			         bdat_canon(s, s->in + s->inpos, n, s->dout));
+		s->inpos += n;
+		size -= n;
+	}
+	return 1;
+}
+
+void
+smtpd_bdat(struct smtpd *s, uint64_t size, int last, const char *refuse)
+{
+	if (refuse) {
+		if (!bdat_read(s, size, 0))
+			s->flags |= SMTPD_F_QUIT;
+		else
+			smtpd_reply(s, "%s", refuse);
+		return;
+	}
+	if (!s->bdat) {
+		s->bdat = 1;
+		s->bdat_cr = 0;
+		s->bdat_fail = DF_NONE;
+		smtp_data_init(&s->data);
+		local_hops_init(&s->bdat_hops, SIZE_MAX);
+		if (received(s) < 0)
+			s->bdat_fail = DF_WRITE;
+		s->bdat_lf = 1;
+	}
+	if (!bdat_read(s, size, 1)) {
+		smtpd_reset(s);
+		s->flags |= SMTPD_F_QUIT;
+		return;
+	}
+	if (!last) {
+		/* errors are told at LAST: the client sends its chunks anyway
+		 */
+		smtpd_reply(s, "250 2.0.0 Ok: %llu bytes",
+		            (unsigned long long)size);
+		return;
+	}
+	if (s->bdat_cr) { /* a CR at the very end is data */
+		s->bdat_cr = 0;
+		bdat_put(s, (const unsigned char *)"\r", 1);
+	}
+	if (!s->bdat_lf) /* the content ends with a line end, as DATA's */
+		bdat_put(s, (const unsigned char *)"\n", 1);
+	if (s->bare_lf_reject && s->data.bare_lf > 0) {
+		smtpd_reply(s, "521 5.5.2 %s Error: bare <LF> received",
+		            s->myhostname);
+		smtpd_reset(s);
+		s->flags |= SMTPD_F_QUIT;
+		return;
+	}
+	data_done(s, (enum data_fail)s->bdat_fail, s->bdat_hops.count);
 }
 
 int

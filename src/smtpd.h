@@ -1,7 +1,7 @@
 /*
  * smtpd.h - one SMTP server session (RFC 5321 with PIPELINING, SIZE,
- * 8BITMIME, ENHANCEDSTATUSCODES) over a pair of descriptors: the smtpd
- * role (a connection the master accepted) and `sendmail -bs` (stdin and
+ * 8BITMIME, ENHANCEDSTATUSCODES, CHUNKING) over a pair of descriptors: the
+ * smtpd role (a connection the master accepted) and `sendmail -bs` (stdin and
  * stdout of a local user). All session state lives in one struct of fixed
  * arrays (STYLE.md 3.5); nothing is allocated by what the peer sends.
  * smtpd.c holds the I/O (line reader with timeouts, replies, the DATA
@@ -16,6 +16,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "local.h" /* struct local_hops */
 #include "qfile.h"
 #include "queue.h"
 #include "sasl_decode.h"
@@ -97,6 +98,12 @@ struct smtpd {
 	int tls_wrapper, tls_received;
 	struct tls_creds *creds; /* NULL: no usable certificate */
 	struct tls_conn *tls;    /* after STARTTLS or in wrapper mode */
+	/* BDAT (RFC 3030): a chunked transaction in progress */
+	int bdat;      /* the first chunk came */
+	int bdat_cr;   /* a CR ended the last chunk (CRLF may straddle) */
+	int bdat_fail; /* what went wrong (smtpd.c's enum data_fail) */
+	int bdat_lf;   /* the content so far ends with a line end */
+	struct local_hops bdat_hops;
 	/* I/O */
 	size_t inpos, inlen;
 	unsigned char in[SMTPD_IN_MAX];
@@ -139,6 +146,10 @@ void smtpd_dispatch(struct smtpd *s, const char *line, size_t len);
 void smtpd_reset(struct smtpd *s);
 /* DATA after 354: stream into the queue file, reply. */
 void smtpd_data(struct smtpd *s);
+/* One BDAT chunk of size bytes (last: BDAT ... LAST). refuse: the reply
+ * when BDAT is not allowed now; the chunk is read and dropped all the
+ * same (its bytes are never taken for commands). */
+void smtpd_bdat(struct smtpd *s, uint64_t size, int last, const char *refuse);
 /* Log a rejected RCPT/MAIL in Postfix's format. */
 void smtpd_log_reject(struct smtpd *s, const char *cmd, const char *reply,
                       const char *rcpt);

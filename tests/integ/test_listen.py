@@ -252,6 +252,25 @@ def test_rate_limit():
     check(not any(r and r.startswith(b"421") for r in replies),
           "clients in mynetworks are exempt", repr(replies))
     d.finish()
+    # the master expands mynetworks as smtpd does (cidr_list.c): a
+    # /file/name with a host name exempts; a "!" entry before it does not
+    for nets, limited in (("# trusted\nlocalhost\n", False),
+                          ("!127.0.0.1, 127.0.0.0/8\n", True)):
+        port = free_port()
+        d = Lst(line(port), "smtpd_client_connection_rate_limit = 1\n")
+        path = d.env.write("nets", nets)
+        main = open(os.path.join(d.env.conf, "main.cf")).read()
+        d.env.write("main.cf", main + f"mynetworks = {path}\n")
+        d.start()
+        replies = []
+        for _ in range(3):
+            s = connect(port)
+            replies.append(read_line(s, 2))
+            s.close()
+        refused = any(r and r.startswith(b"421") for r in replies)
+        check(refused == limited, f"mynetworks file {nets!r}: limited "
+              f"{limited}", repr(replies))
+        d.finish()
     # a per-service -o override
     port = free_port()
     d = Lst(line(port, " -o smtpd_client_connection_rate_limit=1"),

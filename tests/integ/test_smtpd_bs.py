@@ -263,6 +263,113 @@ def test_limits():
         sv.cleanup()
 
 
+def test_hopcount():
+    """hopcount_limit at the SMTP stage: more Received: fields in the
+    client's header than the limit get 554 5.4.6 at the end of DATA and
+    nothing is queued; the limit itself, folded fields, other case and
+    Received: lines in the body pass."""
+    sv = Server("hopcount_limit = 3\n")
+    try:
+        def dialogue(header, body="hi\r\n"):
+            return ("EHLO x\r\nMAIL FROM:<a@b.example>\r\n"
+                    "RCPT TO:<root@test.example>\r\nDATA\r\n" + header +
+                    "Subject: hops\r\n\r\n" + body + ".\r\nQUIT\r\n")
+        four = "".join(f"Received: from h{i}\r\n\tby x; date\r\n"
+                       for i in range(4))
+        for client in (None, "10.0.0.1"):
+            q = "maildrop" if client is None else "incoming"
+            out, err, _ = sv.run(dialogue(four), client=client)
+            check("554 5.4.6 Error: too many hops" in out,
+                  f"4 Received: over hopcount_limit 3 -> 554 ({q})", out)
+            check(sv.files(q) == [], f"no file after 554 ({q})", sv.files(q))
+            check("reject: too many hops (4 Received: header fields, "
+                  "hopcount_limit = 3)" in err, "hops log line", err)
+        out, _, _ = sv.run(dialogue("received: a\r\nRECEIVED : b\r\n"
+                                    "Received:c\r\n"), client="10.0.0.1")
+        check(any(ln.startswith("250 2.0.0 Ok: queued") for ln in out),
+              "3 Received: (any case) at hopcount_limit 3 accepted", out)
+        check(len(sv.take("incoming")) == 1, "one file queued")
+        out, _, _ = sv.run(dialogue("Received: a\r\n",
+                                    "Received: b\r\n" * 10),
+                           client="10.0.0.1")
+        check(any(ln.startswith("250 2.0.0 Ok: queued") for ln in out),
+              "Received: lines in the body do not count", out)
+        sv.take("incoming")
+        out, _, _ = sv.run(dialogue("X-Received: a\r\n" * 5 +
+                                    "Received: a\r\n"), client="10.0.0.1")
+        check(any(ln.startswith("250 2.0.0 Ok: queued") for ln in out),
+              "X-Received: does not count", out)
+        sv.take("incoming")
+    finally:
+        sv.cleanup()
+
+
+def test_bdat():
+    """CHUNKING (RFC 3030): BDAT chunks are exact byte counts, no dot
+    handling; CRLF across two chunks is one line end; CRLF.CRLF or a QUIT
+    inside a chunk is content; a chunk sent where BDAT is not allowed is
+    read and dropped (never taken for commands); DATA inside a BDAT
+    transaction is refused; message_size_limit and hopcount_limit apply;
+    a bad BDAT line ends the session; RSET drops the file."""
+    sv = Server("message_size_limit = 1000\nhopcount_limit = 3\n")
+    env = "EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<root@test.example>\r\n"
+    try:
+        c1 = "Subject: b\r\n\r\nline1\r"
+        c2 = "\n.\r\nx\ry\r\nQUIT\r\n"
+        out, _, _ = sv.run(env + f"BDAT {len(c1)}\r\n{c1}"
+                           f"BDAT {len(c2)} LAST\r\n{c2}QUIT\r\n",
+                           client="10.0.0.1")
+        check("250-CHUNKING" in out or "250 CHUNKING" in out,
+              "EHLO CHUNKING", out)
+        check(codes(out) == ["220", "250", "250", "250", "250", "250", "221"],
+              "BDAT codes", out)
+        check(f"250 2.0.0 Ok: {len(c1)} bytes" in out, "chunk reply", out)
+        msgs = sv.take("incoming")
+        check(len(msgs) == 1 and msgs[0][3].split(b"\n", 3)[3] ==
+              b"Subject: b\n\nline1\n.\nx\ry\nQUIT\n",
+              "BDAT content: CRLF across chunks, no dot handling, bare CR",
+              msgs and msgs[0][3])
+        out, _, _ = sv.run(env + "BDAT 5\r\nhelloBDAT 0 LAST\r\nQUIT\r\n",
+                           client="10.0.0.1")
+        check(codes(out)[-2:] == ["250", "221"] and
+              out[-2].startswith("250 2.0.0 Ok: queued as"), "BDAT 0 LAST",
+              out)
+        msgs = sv.take("incoming")
+        check(len(msgs) == 1 and msgs[0][3].endswith(b"\nhello\n"),
+              "a final line end is added", msgs and msgs[0][3][-40:])
+        out, _, _ = sv.run("EHLO x\r\nBDAT 6\r\nQUIT\r\nNOOP\r\nQUIT\r\n",
+                           client="10.0.0.1")
+        check(codes(out) == ["220", "250", "503", "250", "221"],
+              "BDAT before MAIL: 503, its bytes dropped", out)
+        out, _, _ = sv.run(env + "BDAT 3\r\nabcDATA\r\nBDAT 0 LAST\r\n"
+                           "QUIT\r\n", client="10.0.0.1")
+        check("503 5.5.1 Error: DATA after BDAT" in out and
+              out[-2].startswith("250 2.0.0 Ok: queued as"),
+              "DATA inside BDAT refused, the transaction goes on", out)
+        sv.take("incoming")
+        big = "x" * 600
+        out, _, _ = sv.run(env + f"BDAT 600\r\n{big}BDAT 600 LAST\r\n{big}"
+                           "QUIT\r\n", client="10.0.0.1")
+        check(codes(out)[-3:] == ["250", "552", "221"],
+              "message_size_limit over BDAT: 552 at LAST", out)
+        check(sv.files("incoming") == [], "no file after 552")
+        hops = "Received: a\r\n" * 4 + "\r\nbody\r\n"
+        out, _, _ = sv.run(env + f"BDAT {len(hops)} LAST\r\n{hops}QUIT\r\n",
+                           client="10.0.0.1")
+        check("554 5.4.6 Error: too many hops" in out, "hops over BDAT", out)
+        check(sv.files("incoming") == [], "no file after 554")
+        out, _, _ = sv.run(env + "BDAT 3\r\nabcRSET\r\nQUIT\r\n",
+                           client="10.0.0.1")
+        check(codes(out)[-2:] == ["250", "221"] and
+              sv.files("incoming") == [], "RSET drops the BDAT file", out)
+        out, _, _ = sv.run(env + "BDAT 1x\r\nQUIT\r\n", client="10.0.0.1")
+        check(codes(out)[-1] == "501" and "221" not in codes(out),
+              "bad BDAT: 501 and the session ends", out)
+        check(sv.files("incoming") == [], "nothing left")
+    finally:
+        sv.cleanup()
+
+
 def test_queue_minfree():
     """queue_minfree: MAIL gets 452 4.3.1 when the spool would drop below
     it (here: more than the disk holds), and nothing is queued."""
@@ -367,6 +474,92 @@ def test_relay_domains():
         sv.cleanup()
 
 
+def relays(sv, client):
+    """True when client may relay (RCPT to a foreign domain gets 250)."""
+    out, _, _ = sv.run("EHLO h\r\nMAIL FROM:<a@b.example>\r\n"
+                       "RCPT TO:<x@elsewhere.example>\r\nQUIT\r\n",
+                       client=client)
+    c = codes(out)
+    return c[3] == "250" if len(c) > 3 else None
+
+
+def test_mynetworks():
+    """mynetworks entries beyond address/prefix: [v6]/prefix, "!"
+    exclusions, a /file/name pattern file (comments, nested file), a
+    cidr: table, a host name (localhost, resolved when smtpd reads the
+    configuration), a hash: table keyed by the client address; unusable
+    entries are logged and match nothing."""
+    d = tempfile.mkdtemp(prefix="tinymta-mynet-")
+    try:
+        with open(os.path.join(d, "nets"), "w") as f:
+            f.write(f"# trusted\n!198.51.100.66, 198.51.100.0/24\n"
+                    f"{d}/more # nested\n")
+        with open(os.path.join(d, "more"), "w") as f:
+            f.write("[2001:db8::]/32\n")
+        with open(os.path.join(d, "tab"), "w") as f:
+            f.write("203.0.113.0/28  OK\n# comment\n192.0.2.99 OK\n")
+        with open(os.path.join(d, "hosts"), "w") as f:
+            f.write("192.0.2.200 OK\n")
+        sv = Server(f"mynetworks = !10.9.0.0/16, 10.0.0.0/8 {d}/nets "
+                    f"cidr:{d}/tab localhost hash:{d}/hosts "
+                    f"no.such.host.invalid\n")
+        try:
+            r = sv.env.run("postmap", f"hash:{d}/hosts")
+            check(r.returncode == 0, "postmap hash: table", r.stderr)
+            for client, want in (("10.1.2.3", True), ("10.9.1.1", False),
+                                 ("198.51.100.5", True),
+                                 ("198.51.100.66", False),
+                                 ("2001:db8:5::1", True),
+                                 ("2001:db9::1", False),
+                                 ("203.0.113.15", True),
+                                 ("203.0.113.16", False),
+                                 ("192.0.2.99", True), ("127.0.0.1", True),
+                                 ("192.0.2.200", True),
+                                 ("192.0.2.201", False),
+                                 ("::ffff:10.1.1.1", True)):
+                check(relays(sv, client) is want,
+                      f"mynetworks: {client} relays: {want}")
+            _, err, _ = sv.run("QUIT\r\n", client="192.0.2.1")
+            check("no.such.host.invalid" in err and "matches nothing" in err,
+                  "an unresolvable name is logged", err)
+        finally:
+            sv.cleanup()
+    finally:
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+        os.rmdir(d)
+
+
+def test_mynetworks_style():
+    """Without mynetworks, mynetworks_style decides: host (the default)
+    lists 127.0.0.0/8 and this host's addresses as /32, subnet their
+    networks; postconf shows the computed value and smtpd uses it."""
+    for style, want in (("host", "/32"), ("subnet", None)):
+        env = tmlib.Env(f"mynetworks_style = {style}\n")
+        try:
+            r = env.run("postconf", "-h", "mynetworks")
+            val = r.stdout.decode().strip()
+            check(r.returncode == 0 and "127.0.0.0/8" in val,
+                  f"mynetworks_style={style}: {val}", r.stderr)
+            if want:
+                check(all(e.endswith(want) or e.startswith("127.") or
+                          e.startswith("[") for e in val.replace(",", " ")
+                          .split()), f"style {style}: host entries", val)
+        finally:
+            env.cleanup()
+    sv = Server()
+    try:
+        r = sv.env.run("postconf", "-e", "mynetworks_style=host")
+        txt = open(os.path.join(sv.env.conf, "main.cf")).read()
+        sv.env.write("main.cf", "\n".join(ln for ln in txt.splitlines()
+                                           if not ln.startswith("mynetworks "))
+                     + "\n")
+        check(relays(sv, "127.0.0.1") is True, "style host: loopback relays")
+        check(relays(sv, "192.0.2.1") is False, "style host: others do not")
+    finally:
+        sv.cleanup()
+
+
 def test_utf8(sv):
     out, _, _ = sv.run("EHLO h\r\nMAIL FROM:<j\u00f6rg@b.example>\r\n"
                        "QUIT\r\n")
@@ -384,9 +577,13 @@ def main():
         sv.cleanup()
     test_helo_required()
     test_limits()
+    test_hopcount()
+    test_bdat()
     test_queue_minfree()
     test_timeout()
     test_relay_domains()
+    test_mynetworks()
+    test_mynetworks_style()
     tmlib.done()
 
 

@@ -1163,8 +1163,10 @@ test_queue_dir(void)
 		snprintf(p, sizeof p, "%s/%s", q, queue_names[i]);
 		rm_dir(p);
 	}
+	snprintf(p, sizeof p, "%s/public/commit.incoming", q);
+	T_CHECK(access(p, F_OK) == 0, "group commit lock in public/");
 	snprintf(p, sizeof p, "%s/public", q);
-	rmdir(p);
+	rm_dir(p);
 	snprintf(p, sizeof p, "%s/pid", q);
 	rmdir(p);
 	rmdir(q);

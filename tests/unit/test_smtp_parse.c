@@ -29,6 +29,15 @@ static const struct {
     {"VRFY root", 0, SMTP_P_OK, SMTP_CMD_VRFY, NULL, NULL},
     {"VRFY", 0, SMTP_P_SYNTAX, SMTP_CMD_VRFY, NULL, NULL},
     {"STARTTLS", 0, SMTP_P_OK, SMTP_CMD_STARTTLS, NULL, NULL},
+    {"BDAT 0", 0, SMTP_P_OK, SMTP_CMD_BDAT, NULL, NULL},
+    {"bdat 12 last", 0, SMTP_P_OK, SMTP_CMD_BDAT, NULL, NULL},
+    {"BDAT", 0, SMTP_P_SYNTAX, SMTP_CMD_BDAT, NULL, NULL},
+    {"BDAT x", 0, SMTP_P_SYNTAX, SMTP_CMD_BDAT, NULL, NULL},
+    {"BDAT 12 LAS", 0, SMTP_P_SYNTAX, SMTP_CMD_BDAT, NULL, NULL},
+    {"BDAT 12  LAST", 0, SMTP_P_SYNTAX, SMTP_CMD_BDAT, NULL, NULL},
+    {"BDAT 12 LASTX", 0, SMTP_P_SYNTAX, SMTP_CMD_BDAT, NULL, NULL},
+    {"BDAT -1", 0, SMTP_P_SYNTAX, SMTP_CMD_BDAT, NULL, NULL},
+    {"BDAT 12345678901234567890", 0, SMTP_P_SYNTAX, SMTP_CMD_BDAT, NULL, NULL},
     {"MAIL FROM:<a@b.c>", 0, SMTP_P_OK, SMTP_CMD_MAIL, "a", "b.c"},
     {"mail from:<A@B.C>", 0, SMTP_P_OK, SMTP_CMD_MAIL, "A", "b.c"},
     {"MAIL FROM: <a@b.c>", 0, SMTP_P_OK, SMTP_CMD_MAIL, "a", "b.c"},
@@ -111,6 +120,14 @@ test_values(void)
 	/* a NUL inside the line is a byte like any other: not a verb end */
 	T_CHECK(smtp_parse_cmd("QUIT\0x", 6, 0, &c) == SMTP_P_UNKNOWN, "nul");
 	T_STREQ(smtp_verb_name(SMTP_CMD_RCPT), "RCPT", "name");
+	l = "BDAT 4096 LAST";
+	T_CHECK(smtp_parse_cmd(l, strlen(l), 0, &c) == SMTP_P_OK &&
+	            c.size == 4096 && c.last,
+	        "%s", l);
+	l = "BDAT 1234567890123456789";
+	T_CHECK(smtp_parse_cmd(l, strlen(l), 0, &c) == SMTP_P_OK &&
+	            c.size == 1234567890123456789ULL && !c.last,
+	        "%s: 19 digits", l);
 }
 
 int
