@@ -177,7 +177,8 @@ handoff(struct pop3d *d, const char *user)
 	if (pop3_io_flush(&d->io) < 0)
 		return -1;
 	if (d->tlsc) {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) <
+		    0) {
 			log_error("socketpair for the TLS relay: %s",
 			          strerror(errno));
 			pop3d_reply(d, "-ERR [SYS/TEMP] Cannot open the "

@@ -4,7 +4,8 @@
  *   - `tinymta pop3d`, the login phase, as mail_owner: greeting, CAPA,
  *     USER/PASS, AUTH PLAIN against tinymta_sasl_users; after a good
  *     login it hands the connection to the master on descriptor 3
- *     (master_pop3.c) and exits;
+ *     (master_pop3.c) and exits; under TLS (STLS, POP3S: pop3d_tls.c) it
+ *     hands over one end of a socketpair and stays as the relay;
  *   - `tinymta pop3d-mailbox USER`, the mailbox phase, as USER: locks and
  *     indexes the mailbox (mbox or Maildir), serves STAT LIST RETR DELE
  *     RSET NOOP TOP UIDL CAPA QUIT and applies deletions at QUIT.
@@ -26,8 +27,8 @@ struct tls_creds;
 
 struct pop3d {
 	struct conf *conf;
-	const char *ip; /* the client, for logs */
-	int tls;        /* TLS is on for this connection */
+	const char *ip;          /* the client, for logs */
+	int tls;                 /* TLS is on for this connection */
 	struct tls_creds *creds; /* login phase: NULL without a certificate */
 	struct tls_conn *tlsc;   /* after STLS or in wrapper mode */
 	unsigned fails;

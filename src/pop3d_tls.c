@@ -29,8 +29,8 @@
  * had buffered, so that a read always empties the engine (its buffer is
  * half duplex: it cannot send while received data waits) */
 #define RELAY_UP (POP3_IO_RBUF + TLS_RECORD_MAX)
-#define RELAY_DOWN 16384   /* mailbox -> client, one read */
-#define RELAY_STOP_MS 5000 /* after SIGTERM: the mailbox's last words */
+#define RELAY_DOWN 16384     /* mailbox -> client, one read */
+#define RELAY_STOP_MS 5000   /* after SIGTERM: the mailbox's last words */
 #define RELAY_SLACK_MS 30000 /* past pop3d_timeout: the mailbox is stuck */
 
 void
@@ -170,8 +170,8 @@ struct relay {
 static int
 from_client(struct relay *r)
 {
-	ssize_t n = tls_read(r->d->tlsc, r->up + r->uplen,
-	                     sizeof r->up - r->uplen);
+	ssize_t n =
+	    tls_read(r->d->tlsc, r->up + r->uplen, sizeof r->up - r->uplen);
 
 	if (n <= 0) {
 		char why[96];
@@ -253,8 +253,9 @@ pop3d_tls_relay(struct pop3d *d, int pair)
 		if (n <= 0 && !pend) {
 			if (now < idle_end)
 				continue;
-			log_warn("[%s]: TLS relay: no traffic for %d s; closing",
-			         d->ip, (timeout + RELAY_SLACK_MS) / 1000);
+			log_warn(
+			    "[%s]: TLS relay: no traffic for %d s; closing",
+			    d->ip, (timeout + RELAY_SLACK_MS) / 1000);
 			break;
 		}
 		idle_end = now + timeout + RELAY_SLACK_MS;

@@ -122,8 +122,8 @@ void tls_service_close_passed(void);
 void tls_service_free_creds(struct tls_creds *c);
 /* tls_server_init with the master's shared session cache, then the
  * handshake. 0, or -1 (tls_error_text). */
-int tls_service_handshake(struct tls_conn *t, const struct tls_creds *c,
-                          int fd, int timeout_ms, int (*stopping)(void));
+int tls_service_handshake(struct tls_conn *t, const struct tls_creds *c, int fd,
+                          int timeout_ms, int (*stopping)(void));
 /* 1 when the last handshake resumed a cached session. */
 int tls_service_reused(void);
 /* Detach the session cache. */

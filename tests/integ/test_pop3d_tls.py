@@ -211,6 +211,10 @@ def test_auth_only_no():
     p.pass_(PASS)
     check(p.stat()[0] == 1, "plaintext session")
     check(not kids(d, "pop3d"), "no relay for a plaintext session")
+    box = kids(d, "pop3d-mailbox")
+    if box:
+        print(f"FIGURE pop3d plaintext session Pss: mailbox "
+              f"{pss_kib(box[0])} KiB")
     p.quit()
     d.finish()
 
