@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TLS_RECORD_MAX 16384 /* plaintext of one TLS record */
@@ -112,20 +111,12 @@ pop3d_tls_start(struct pop3d *d, int stls)
 		if (pop3_io_flush(&d->io) < 0)
 			return -1;
 	}
-	d->tlsc = malloc(sizeof *d->tlsc);
-	if (!d->tlsc ||
-	    tls_service_handshake(d->tlsc, d->creds, d->io.rfd,
-	                          d->io.timeout_ms, role_stopping) < 0) {
-		if (d->tlsc)
-			tls_error_text(d->tlsc, what, sizeof what);
-		else
-			str_copy(what, sizeof what, "out of memory");
+	d->tlsc = tls_service_accept(d->creds, d->io.rfd, d->io.timeout_ms,
+	                             role_stopping, what, sizeof what);
+	if (!d->tlsc) {
 		log_info("[%s]: TLS handshake failed: %s", d->ip, what);
-		free(d->tlsc);
-		d->tlsc = NULL;
 		return -1;
 	}
-	tls_describe(d->tlsc, what, sizeof what);
 	log_info("[%s]: %s: %s%s", d->ip, stls ? "STLS" : "POP3S", what,
 	         tls_service_reused() ? " (session reused)" : "");
 	pop3_io_set_ops(&d->io, &tls_ops, d->tlsc);
@@ -136,25 +127,12 @@ pop3d_tls_start(struct pop3d *d, int stls)
 void
 pop3d_tls_end(struct pop3d *d)
 {
-	if (d->tlsc) {
-		pop3_io_set_ops(&d->io, NULL, NULL);
-		tls_close(d->tlsc);
-		explicit_bzero(d->tlsc, sizeof *d->tlsc);
-		free(d->tlsc);
-		d->tlsc = NULL;
-	}
+	pop3_io_set_ops(&d->io, NULL, NULL);
+	tls_service_free(d->tlsc);
+	d->tlsc = NULL;
 	tls_service_end();
 	tls_service_free_creds(d->creds);
 	d->creds = NULL;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* The relay's state: bytes from the client waiting for the mailbox. */
@@ -232,7 +210,7 @@ pop3d_tls_relay(struct pop3d *d, int pair)
 	r.uplen = d->io.rlen - d->io.rpos;
 	memcpy(r.up, d->io.rbuf + d->io.rpos, r.uplen);
 	d->io.rpos = d->io.rlen = 0;
-	idle_end = now_ms() + timeout + RELAY_SLACK_MS;
+	idle_end = pop3_io_now_ms() + timeout + RELAY_SLACK_MS;
 	for (;;) {
 		int room = sizeof r.up - r.uplen >= TLS_RECORD_MAX;
 		int pend = room && pending(d->tlsc);
@@ -240,7 +218,7 @@ pop3d_tls_relay(struct pop3d *d, int pair)
 		    {d->io.rfd, (short)(room ? POLLIN : 0), 0},
 		    {pair, (short)(POLLIN | (r.uplen ? POLLOUT : 0)), 0}};
 		int n = poll(p, 2, pend ? 0 : 1000);
-		long long now = now_ms();
+		long long now = pop3_io_now_ms();
 
 		if (n < 0 && errno != EINTR) {
 			log_error("TLS relay: poll: %s", strerror(errno));

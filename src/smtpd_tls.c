@@ -70,20 +70,12 @@ smtpd_tls_start(struct smtpd *s)
 		          s->client);
 		return -1;
 	}
-	s->tls = malloc(sizeof *s->tls);
-	if (!s->tls ||
-	    tls_service_handshake(s->tls, s->creds, s->in_fd, s->timeout_ms,
-	                          role_stopping) < 0) {
-		if (s->tls)
-			tls_error_text(s->tls, what, sizeof what);
-		else
-			str_copy(what, sizeof what, "out of memory");
+	s->tls = tls_service_accept(s->creds, s->in_fd, s->timeout_ms,
+	                            role_stopping, what, sizeof what);
+	if (!s->tls) {
 		log_info("SSL_accept error from %s: %s", s->client, what);
-		free(s->tls);
-		s->tls = NULL;
 		return -1;
 	}
-	tls_describe(s->tls, what, sizeof what);
 	log_info("Anonymous TLS connection established from %s: %s%s",
 	         s->client, what,
 	         tls_service_reused() ? " (session reused)" : "");
@@ -141,12 +133,8 @@ smtpd_starttls(struct smtpd *s)
 void
 smtpd_tls_end(struct smtpd *s)
 {
-	if (s->tls) {
-		tls_close(s->tls);
-		explicit_bzero(s->tls, sizeof *s->tls);
-		free(s->tls);
-		s->tls = NULL;
-	}
+	tls_service_free(s->tls);
+	s->tls = NULL;
 	tls_service_end();
 	tls_service_free_creds(s->creds);
 	s->creds = NULL;

@@ -120,10 +120,14 @@ struct tls_creds *tls_service_creds(const char *cert, const char *key);
 /* Close the descriptors the master passed (after tls_service_creds). */
 void tls_service_close_passed(void);
 void tls_service_free_creds(struct tls_creds *c);
-/* tls_server_init with the master's shared session cache, then the
- * handshake. 0, or -1 (tls_error_text). */
-int tls_service_handshake(struct tls_conn *t, const struct tls_creds *c, int fd,
-                          int timeout_ms, int (*stopping)(void));
+/* A session on fd with the master's shared session cache, after the
+ * handshake (heap); what gets tls_describe's text. NULL on failure, what
+ * then says why. */
+struct tls_conn *tls_service_accept(const struct tls_creds *c, int fd,
+                                    int timeout_ms, int (*stopping)(void),
+                                    char *what, size_t cap);
+/* close_notify, wipe and free (NULL: nothing). */
+void tls_service_free(struct tls_conn *t);
 /* 1 when the last handshake resumed a cached session. */
 int tls_service_reused(void);
 /* Detach the session cache. */

@@ -7,6 +7,7 @@
  */
 #include "tls.h"
 #include "util/log.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -96,14 +97,37 @@ cache(void)
 	return &the_cache;
 }
 
-int
-tls_service_handshake(struct tls_conn *t, const struct tls_creds *c, int fd,
-                      int timeout_ms, int (*stopping)(void))
+struct tls_conn *
+tls_service_accept(const struct tls_creds *c, int fd, int timeout_ms,
+                   int (*stopping)(void), char *what, size_t cap)
 {
-	if (tls_server_init(t, c, fd, timeout_ms, stopping) < 0)
-		return -1;
-	tls_server_use_cache(t, cache());
-	return tls_handshake(t);
+	struct tls_conn *t = malloc(sizeof *t);
+
+	if (!t) {
+		str_copy(what, cap, "out of memory");
+		return NULL;
+	}
+	if (tls_server_init(t, c, fd, timeout_ms, stopping) == 0) {
+		tls_server_use_cache(t, cache());
+		if (tls_handshake(t) == 0) {
+			tls_describe(t, what, cap);
+			return t;
+		}
+	}
+	tls_error_text(t, what, cap);
+	explicit_bzero(t, sizeof *t);
+	free(t);
+	return NULL;
+}
+
+void
+tls_service_free(struct tls_conn *t)
+{
+	if (!t)
+		return;
+	tls_close(t);
+	explicit_bzero(t, sizeof *t);
+	free(t);
 }
 
 int
