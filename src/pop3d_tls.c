@@ -144,7 +144,7 @@ struct relay {
 	char down[RELAY_DOWN];
 };
 
-/* Client -> up. 1 read, 0 the client closed or failed. */
+/* Client -> up. 1 read, 0 the client closed, -1 a failure. */
 static int
 from_client(struct relay *r)
 {
@@ -158,7 +158,7 @@ from_client(struct relay *r)
 			tls_error_text(r->d->tlsc, why, sizeof why);
 			log_info("[%s]: TLS relay: client: %s", r->d->ip, why);
 		}
-		return 0;
+		return (int)n;
 	}
 	r->uplen += (size_t)n;
 	return 1;
@@ -202,7 +202,7 @@ pop3d_tls_relay(struct pop3d *d, int pair)
 {
 	static struct relay r;
 	long long idle_end, stop_end = 0;
-	int timeout = d->io.timeout_ms;
+	int timeout = d->io.timeout_ms, eof = 0;
 
 	r.d = d;
 	r.pair = pair;
@@ -212,7 +212,7 @@ pop3d_tls_relay(struct pop3d *d, int pair)
 	d->io.rpos = d->io.rlen = 0;
 	idle_end = pop3_io_now_ms() + timeout + RELAY_SLACK_MS;
 	for (;;) {
-		int room = sizeof r.up - r.uplen >= TLS_RECORD_MAX;
+		int room = !eof && sizeof r.up - r.uplen >= TLS_RECORD_MAX;
 		int pend = room && pending(d->tlsc);
 		struct pollfd p[2] = {
 		    {d->io.rfd, (short)(room ? POLLIN : 0), 0},
@@ -239,11 +239,25 @@ pop3d_tls_relay(struct pop3d *d, int pair)
 		idle_end = now + timeout + RELAY_SLACK_MS;
 		/* client first: the engine must hold no received data when
 		 * it sends */
-		if ((pend || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) &&
-		    !from_client(&r))
-			break;
+		if (room &&
+		    (pend || (p[0].revents & (POLLIN | POLLHUP | POLLERR)))) {
+			int k = from_client(&r);
+
+			if (k < 0)
+				break;
+			if (k == 0) {
+				/* the client closed: the mailbox still reads
+				 * what came before (a QUIT) and may answer */
+				eof = 1;
+				stop_end = now + RELAY_STOP_MS;
+			}
+		}
 		if (r.uplen && to_mailbox(&r) < 0)
 			break;
+		if (eof == 1 && r.uplen == 0) {
+			(void)shutdown(pair, SHUT_WR);
+			eof = 2;
+		}
 		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
 		    from_mailbox(&r) <= 0)
 			break;

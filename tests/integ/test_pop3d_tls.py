@@ -7,7 +7,8 @@ default), the STLS injection ("STLS\\r\\nCAPA\\r\\n" in one write: CAPA
 never answered inside TLS), pipelining after PASS through the relay, the
 login process staying as the relay (mail_owner) while the mailbox phase
 runs as the user, DELE through TLS applied at QUIT, a kill of the relay
-ending the session cleanly, `tinymta stop` with a TLS session open, a
+ending the session cleanly, `tinymta stop` with a TLS session open,
+pop3d_timeout through the relay, a
 root-only key, fetchmail over POP3S and STLS, and the Pss of a TLS
 session (both processes) printed as a figure."""
 import os
@@ -277,9 +278,37 @@ def test_kill_relay():
     r = d.stop()
     check(r.returncode == 0 and time.time() - t0 < 10,
           "tinymta stop with a TLS session open", str(time.time() - t0))
+    try:
+        last = p.file.readline()
+    except OSError as e:
+        last = repr(e)
+    check(last.startswith(b"-ERR [SYS/TEMP] Server shutting down"),
+          "stop: the mailbox phase's last words reach the client", last)
     check(not os.path.exists(mbox_path(d) + ".lock") and d.mbox() == before,
           "stop: unlocked, no deletion applied")
     d.env.cleanup()
+
+
+def test_timeout():
+    d, port, sport, cert, key = tls_daemon("pop3d_timeout = 2s\n")
+    deliver(d, 1)
+    p = stls_login(port, cert)
+    p.dele(1)
+    t0 = time.time()
+    try:
+        rep = p._getresp()
+    except poplib.error_proto as e:
+        rep = str(e)
+    check("Timeout" in str(rep) and time.time() - t0 < 15,
+          "pop3d_timeout under TLS: -ERR Timeout through the relay", str(rep))
+    check(wait_for(lambda: not kids(d, "pop3d") and
+                   not kids(d, "pop3d-mailbox"), 15),
+          "timeout: relay and mailbox end")
+    check(count_from(d) == 1 and
+          not os.path.exists(mbox_path(d) + ".lock"),
+          "timeout: unlocked, no deletion applied")
+    p.close()
+    d.finish()
 
 
 def test_no_certificate():
@@ -358,7 +387,7 @@ def main():
     ensure_user()
     for t in (test_stls_poplib, test_pop3s_and_pipelining, test_injection,
               test_auth_only_no, test_openssl_s_client, test_kill_relay,
-              test_no_certificate, test_root_only_key, test_fetchmail):
+              test_timeout, test_no_certificate, test_root_only_key, test_fetchmail):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a stop
