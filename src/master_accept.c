@@ -194,17 +194,22 @@ addr_of(const struct sockaddr_storage *ss, struct anvil_addr *a, unsigned *port,
 
 		memcpy(a->a, &s4->sin_addr, 4);
 		*port = ntohs(s4->sin_port);
-	} else {
+	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)ss;
 
 		memcpy(a->a, &s6->sin6_addr, 16);
 		*port = ntohs(s6->sin6_port);
+	} else { /* AF_UNIX: a pop3d TLS relay's socketpair */
+		*port = 0;
+		str_copy(text, cap, "unknown");
+		return;
 	}
 	if (!inet_ntop(a->family, a->a, text, (socklen_t)cap))
 		str_copy(text, cap, "unknown");
 }
 
-/* 1 when service s may use TLS (the rule of smtpd_tls.c's tls_level). */
+/* 1 when service s may use TLS: the rule of smtpd_tls.c's tls_level for
+ * smtpd; for pop3d, a certificate is configured (pop3d_tls.c). */
 static int
 svc_tls(const struct master_cf *cf, const struct master_service *s,
         const struct conf *c)
@@ -213,6 +218,10 @@ svc_tls(const struct master_cf *cf, const struct master_service *s,
 	                                  "smtpd_use_tls", "smtpd_enforce_tls"};
 	char v[CONF_VALUE_MAX];
 
+	if (s->cmd == MASTER_CMD_POP3D) {
+		svc_value(cf, s, c, "pop3d_tls_cert_file", v, sizeof v);
+		return *v != '\0';
+	}
 	if (s->cmd != MASTER_CMD_SMTPD)
 		return 0;
 	svc_value(cf, s, c, "smtpd_tls_security_level", v, sizeof v);
@@ -224,6 +233,15 @@ svc_tls(const struct master_cf *cf, const struct master_service *s,
 			return 1;
 	}
 	return 0;
+}
+
+/* The parameters naming service s's certificate and key. */
+static const char *
+tls_param(const struct master_service *s, int key)
+{
+	if (s->cmd == MASTER_CMD_POP3D)
+		return key ? "pop3d_tls_key_file" : "pop3d_tls_cert_file";
+	return key ? "smtpd_tls_key_file" : "smtpd_tls_cert_file";
 }
 
 /* At start and reload: load the certificate and key of a TLS service
@@ -238,8 +256,8 @@ check_tls_files(const struct master_cf *cf, const struct master_service *s,
 
 	if (!svc_tls(cf, s, c) || !(cr = malloc(sizeof *cr)))
 		return;
-	svc_value(cf, s, c, "smtpd_tls_cert_file", cert, sizeof cert);
-	svc_value(cf, s, c, "smtpd_tls_key_file", key, sizeof key);
+	svc_value(cf, s, c, tls_param(s, 0), cert, sizeof cert);
+	svc_value(cf, s, c, tls_param(s, 1), key, sizeof key);
 	if (tls_creds_load(cr, -1, cert, -1, key, err, sizeof err) < 0)
 		log_warn("service %s: TLS will not work: %s", s->name, err);
 	tls_creds_wipe(cr);
@@ -265,7 +283,7 @@ pass_tls_file(const struct master_cf *cf, const struct master_service *s,
 		_exit(71);
 }
 
-/* The TLS session cache all smtpd processes share (tls_cache.c), made
+/* The TLS session cache all smtpd and pop3d processes share (tls_cache.c), made
  * at the first session of a TLS service; -1 until then or if that failed
  * (sessions then are not resumable). It lives as long as the master. */
 static int tls_cache_fd = -1;
@@ -313,10 +331,11 @@ master_accept_exec(struct master *m, const struct master_cf *cf,
 		_exit(71);
 	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || (fd > 1 && close(fd) < 0))
 		_exit(71);
-	if (svc_tls(cf, s, m->conf)) {
-		pass_tls_file(cf, s, m->conf, "smtpd_tls_cert_file",
+	/* never to the mailbox phase: it runs as a mail user */
+	if (svc_tls(cf, s, m->conf) && strcmp(applet, "pop3d-mailbox") != 0) {
+		pass_tls_file(cf, s, m->conf, tls_param(s, 0),
 		              "TINYMTA_TLS_CERT");
-		pass_tls_file(cf, s, m->conf, "smtpd_tls_key_file",
+		pass_tls_file(cf, s, m->conf, tls_param(s, 1),
 		              "TINYMTA_TLS_KEY");
 		pass_tls_cache();
 	}

@@ -3,7 +3,8 @@
  * phase. The master gave each pop3d login process (mail_owner) one end of
  * a socketpair as its descriptor 3 (master_accept.c); after a good login
  * it sends one IPC_POP3_LOGIN frame there: field 0 the user name, one
- * descriptor, the client connection. The master checks the request (only
+ * descriptor, the client connection (under TLS, a socketpair end the
+ * login process relays to: pop3d_tls.c). The master checks the request (only
  * on that link, at most once per process, a system user that is not
  * root, a stream socket), forks, becomes the user and execs
  * `tinymta pop3d-mailbox [-o name=value]… USER` with the connection on

@@ -32,8 +32,8 @@ pop3_io_set_ops(struct pop3_io *io, const struct pop3_io_ops *ops, void *ctx)
 	io->ctx = ctx;
 }
 
-static long long
-now_ms(void)
+long long
+pop3_io_now_ms(void)
 {
 	struct timespec t;
 
@@ -123,7 +123,7 @@ wait_input(struct pop3_io *io)
 	if (io->ops && io->ops->pending && io->ops->pending(io->ctx))
 		return 0;
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - pop3_io_now_ms();
 		int step = (int)(left > 0 ? left : 0), r;
 		struct pollfd p = {io->rfd, POLLIN, 0};
 
@@ -198,7 +198,7 @@ pop3_io_line(struct pop3_io *io, char *line, size_t cap, size_t *len)
 
 	if (pop3_io_flush(io) < 0)
 		return POP3_IO_ERR;
-	io->deadline = now_ms() + io->timeout_ms;
+	io->deadline = pop3_io_now_ms() + io->timeout_ms;
 	/* Invariant: line[0..n) holds this line's bytes so far (unless
 	 * over: then they are being skipped). */
 	for (;;) {

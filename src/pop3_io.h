@@ -72,5 +72,7 @@ int pop3_io_put(struct pop3_io *io, const void *p, size_t n);
 int pop3_io_printf(struct pop3_io *io, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int pop3_io_flush(struct pop3_io *io);
+/* The monotonic clock in milliseconds (deadlines). */
+long long pop3_io_now_ms(void);
 
 #endif

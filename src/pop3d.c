@@ -7,8 +7,9 @@
  * Plaintext logins (USER/PASS, AUTH PLAIN) are refused without TLS while
  * pop3d_tls_auth_only = yes (the default):
  *   -ERR [SYS/PERM] plaintext login not allowed without TLS
- * TLS hooks: pop3d_tls_available() (CAPA's STLS, the STLS command) and
- * tls_wrap() (pop3d_tls_wrappermode); see docs/pop3d.md.
+ * TLS (pop3d_tls.c): STLS when a certificate is loaded, the handshake
+ * before the greeting with pop3d_tls_wrappermode, and after a login under
+ * TLS this process stays as the relay of the session (docs/pop3d.md).
  */
 #include "ctl_client.h"
 #include "ipc.h"
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,38 +65,23 @@ pop3d_reply(struct pop3d *d, const char *fmt, ...)
 	return pop3_io_put(&d->io, buf, (size_t)n);
 }
 
-/* TLS hook: 1 once the TLS code exists (src/tls_*.c). Then CAPA offers
- * STLS, STLS starts a handshake (tls_start), and plaintext logins are
- * allowed after it. */
-int
-pop3d_tls_available(void)
-{
-	return 0;
-}
-
-/* TLS hook for STLS (RFC 2595 section 4): answer "+OK Begin TLS
- * negotiation", run the server handshake with pop3d_tls_cert_file and
- * pop3d_tls_key_file, pop3_io_set_ops(&d->io, …), d->tls = 1, and forget
- * USER. 0 on success, -1 (replied). */
-static int
-tls_start(struct pop3d *d)
-{
-	pop3d_reply(d, "-ERR STLS is not available in this build");
-	return -1;
-}
-
-/* TLS hook for pop3d_tls_wrappermode (POP3S, RFC 8314): the handshake
- * before the greeting. Without TLS the connection is closed unanswered (a
- * POP3S client would not read a plaintext error). 0, or -1. */
+/* pop3d_tls_wrappermode (POP3S, RFC 8314): the handshake before the
+ * greeting. Without a usable certificate the connection is closed
+ * unanswered (a POP3S client would not read a plaintext error). 0, or
+ * -1. */
 static int
 tls_wrap(struct pop3d *d)
 {
 	if (!conf_bool(d->conf, "pop3d_tls_wrappermode"))
 		return 0;
-	log_error("pop3d_tls_wrappermode = yes, but this build has no TLS; "
-	          "closing the connection from %s",
-	          d->ip);
-	return -1;
+	if (!pop3d_tls_available(d)) {
+		log_error("pop3d_tls_wrappermode = yes, but no usable "
+		          "certificate (pop3d_tls_cert_file); closing the "
+		          "connection from %s",
+		          d->ip);
+		return -1;
+	}
+	return pop3d_tls_start(d, 0);
 }
 
 static int
@@ -115,7 +102,7 @@ capa(struct pop3d *d)
 		pop3d_reply(d, "USER");
 		pop3d_reply(d, "SASL PLAIN");
 	}
-	if (pop3d_tls_available() && !d->tls)
+	if (pop3d_tls_available(d) && !d->tls)
 		pop3d_reply(d, "STLS");
 	pop3d_reply(d, "IMPLEMENTATION tinymta");
 	pop3d_reply(d, ".");
@@ -175,18 +162,31 @@ failed(struct pop3d *d, const char *user, const char *why)
 }
 
 /* Ask the master for the mailbox phase. 0 when it took the connection
- * (it answers the client from now on), -1 when not (replied). */
+ * (it answers the client from now on), -1 when not (replied). Under TLS
+ * the mailbox phase gets one end of a socketpair and this process relays
+ * between it and the TLS session until the session ends. */
 static int
 handoff(struct pop3d *d, const char *user)
 {
 	const char *f[] = {user};
-	int fd = 0;
+	int fd = 0, sv[2] = {-1, -1};
 	unsigned char buf[IPC_FRAME_MAX];
 	struct ipc_msg m;
 	struct pollfd p = {POP3D_LINK_FD, POLLIN, 0};
 
 	if (pop3_io_flush(&d->io) < 0)
 		return -1;
+	if (d->tlsc) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) <
+		    0) {
+			log_error("socketpair for the TLS relay: %s",
+			          strerror(errno));
+			pop3d_reply(d, "-ERR [SYS/TEMP] Cannot open the "
+			               "mailbox now");
+			return -1;
+		}
+		fd = sv[1];
+	}
 	if (ipc_send(POP3D_LINK_FD, IPC_POP3_LOGIN, f, 1, &fd, 1) < 0) {
 		log_error("cannot ask the master for the mailbox of %s: %s",
 		          user, strerror(errno));
@@ -196,10 +196,18 @@ handoff(struct pop3d *d, const char *user)
 		log_error("no answer from the master for the mailbox of %s",
 		          user);
 	} else if (strcmp(m.field[0], "ok") == 0) {
+		if (d->tlsc) {
+			close(sv[1]);
+			pop3d_tls_relay(d, sv[0]);
+		}
 		return 0;
 	} else {
 		log_warn("master refused the mailbox of %s: %s", user,
 		         m.field[0]);
+	}
+	if (d->tlsc) {
+		close(sv[0]);
+		close(sv[1]);
 	}
 	pop3d_reply(d, "-ERR [SYS/TEMP] Cannot open the mailbox now");
 	return -1;
@@ -313,12 +321,12 @@ command(struct pop3d *d, const struct pop3_cmd *c, char *user)
 		pop3d_reply(d, "+OK Bye");
 		return -1;
 	case POP3_STLS:
-		if (d->tls || !pop3d_tls_available()) {
+		if (d->tls || !pop3d_tls_available(d)) {
 			pop3d_reply(d, "-ERR STLS not available");
 			return 0;
 		}
-		user[0] = '\0';
-		return tls_start(d) < 0 ? -1 : 0;
+		user[0] = '\0'; /* RFC 2595 4: forget what came before */
+		return pop3d_tls_start(d, 1) < 0 ? -1 : 0;
 	case POP3_USER:
 	case POP3_PASS:
 	case POP3_AUTH:
@@ -360,8 +368,11 @@ pop3d_login_main(struct pop3d *d)
 	char line[POP3_LINE_MAX], user[SASL_USER_MAX + 1] = "";
 	unsigned bad = 0;
 
-	if (tls_wrap(d) < 0)
+	pop3d_tls_init(d);
+	if (tls_wrap(d) < 0) {
+		pop3d_tls_end(d);
 		return 0;
+	}
 	d->io.exact = 1; /* the connection may be handed over */
 	pop3d_reply(d, "+OK %s POP3 server ready",
 	            conf_get(d->conf, "myhostname"));
@@ -396,5 +407,6 @@ pop3d_login_main(struct pop3d *d)
 			break;
 	}
 	pop3_io_flush(&d->io);
+	pop3d_tls_end(d);
 	return 0;
 }

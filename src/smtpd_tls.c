@@ -1,8 +1,8 @@
 /*
  * smtpd_tls.c - TLS in smtpd: the security level of the service
  * (smtpd_tls_security_level, or the legacy smtpd_use_tls and
- * smtpd_enforce_tls), the certificate and key (from descriptors the master
- * opened as root, see docs/processes.md, or by path), STARTTLS (RFC 3207)
+ * smtpd_enforce_tls), the certificate and key (tls_service.c: from
+ * descriptors the master opened as root, or by path), STARTTLS (RFC 3207)
  * and implicit TLS (smtpd_tls_wrappermode). After STARTTLS nothing of the
  * plaintext phase survives: pipelined bytes are dropped (CVE-2011-0411)
  * and the client must greet again.
@@ -18,35 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The descriptor the master passed for path (TINYMTA_TLS_CERT or
- * TINYMTA_TLS_KEY = "FD:PATH"), or -1 when it opened another path or
- * none. */
-static int
-passed_fd(const char *env, const char *path)
-{
-	const char *v = getenv(env), *colon;
-	char *end;
-	long fd;
-
-	if (!v || !(colon = strchr(v, ':')))
-		return -1;
-	fd = strtol(v, &end, 10);
-	if (end != colon || fd < 3 || fd > 1023 || strcmp(colon + 1, path))
-		return -1;
-	return (int)fd;
-}
-
-/* Close what the master passed, used or not. */
-static void
-close_passed(const char *env)
-{
-	const char *v = getenv(env);
-	long fd = v ? strtol(v, NULL, 10) : -1;
-
-	if (fd >= 3 && fd <= 1023)
-		close((int)fd);
-}
 
 static int
 tls_level(const struct conf *c)
@@ -65,7 +36,7 @@ tls_level(const struct conf *c)
 void
 smtpd_tls_init(struct smtpd *s)
 {
-	char cert[CONF_VALUE_MAX], key[CONF_VALUE_MAX], err[TLS_ERR_MAX];
+	char cert[CONF_VALUE_MAX], key[CONF_VALUE_MAX];
 
 	if (s->flags & SMTPD_F_LOCAL)
 		return; /* sendmail -bs: no TLS; its environment is the user's
@@ -78,55 +49,15 @@ smtpd_tls_init(struct smtpd *s)
 		         conf_get(s->conf, "smtpd_tls_cert_file"));
 		str_copy(key, sizeof key,
 		         conf_get(s->conf, "smtpd_tls_key_file"));
-		s->creds = malloc(sizeof *s->creds);
-		if (!s->creds ||
-		    tls_creds_load(s->creds,
-		                   passed_fd("TINYMTA_TLS_CERT", cert), cert,
-		                   passed_fd("TINYMTA_TLS_KEY", key), key, err,
-		                   sizeof err) < 0) {
-			log_warn("TLS disabled: %s",
-			         s->creds ? err : "out of memory");
-			free(s->creds);
-			s->creds = NULL;
-		}
+		s->creds = tls_service_creds(cert, key);
 	}
-	close_passed("TINYMTA_TLS_CERT");
-	close_passed("TINYMTA_TLS_KEY");
+	tls_service_close_passed();
 }
 
 int
 smtpd_tls_offered(const struct smtpd *s)
 {
 	return s->creds && !s->tls && s->tls_level != SMTPD_TLS_NONE;
-}
-
-/* The shared session cache the master passed (TINYMTA_TLS_CACHE), or
- * NULL: full handshakes only. */
-static struct tls_cache the_cache;
-
-static struct tls_cache *
-cache(void)
-{
-	const char *v = getenv("TINYMTA_TLS_CACHE");
-	char *end;
-	long fd = v ? strtol(v, &end, 10) : -1;
-
-	if (the_cache.shm)
-		return &the_cache;
-	if (fd < 3 || fd > 1023 || *end ||
-	    tls_cache_attach(&the_cache, (int)fd) < 0)
-		return NULL;
-	return &the_cache;
-}
-
-static int
-handshake(struct smtpd *s)
-{
-	if (tls_server_init(s->tls, s->creds, s->in_fd, s->timeout_ms,
-	                    role_stopping) < 0)
-		return -1;
-	tls_server_use_cache(s->tls, cache());
-	return tls_handshake(s->tls);
 }
 
 int
@@ -139,20 +70,15 @@ smtpd_tls_start(struct smtpd *s)
 		          s->client);
 		return -1;
 	}
-	s->tls = malloc(sizeof *s->tls);
-	if (!s->tls || handshake(s) < 0) {
-		if (s->tls)
-			tls_error_text(s->tls, what, sizeof what);
-		else
-			str_copy(what, sizeof what, "out of memory");
+	s->tls = tls_service_accept(s->creds, s->in_fd, s->timeout_ms,
+	                            role_stopping, what, sizeof what);
+	if (!s->tls) {
 		log_info("SSL_accept error from %s: %s", s->client, what);
-		free(s->tls);
-		s->tls = NULL;
 		return -1;
 	}
-	tls_describe(s->tls, what, sizeof what);
 	log_info("Anonymous TLS connection established from %s: %s%s",
-	         s->client, what, the_cache.hits ? " (session reused)" : "");
+	         s->client, what,
+	         tls_service_reused() ? " (session reused)" : "");
 	if (s->tls_received)
 		snprintf(s->tls_text, sizeof s->tls_text,
 		         "(using %s)\n\t(No client certificate requested)",
@@ -207,16 +133,9 @@ smtpd_starttls(struct smtpd *s)
 void
 smtpd_tls_end(struct smtpd *s)
 {
-	if (s->tls) {
-		tls_close(s->tls);
-		explicit_bzero(s->tls, sizeof *s->tls);
-		free(s->tls);
-		s->tls = NULL;
-	}
-	tls_cache_detach(&the_cache);
-	if (s->creds) {
-		tls_creds_wipe(s->creds);
-		free(s->creds);
-		s->creds = NULL;
-	}
+	tls_service_free(s->tls);
+	s->tls = NULL;
+	tls_service_end();
+	tls_service_free_creds(s->creds);
+	s->creds = NULL;
 }

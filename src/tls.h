@@ -1,5 +1,5 @@
 /*
- * tls.h - TLS 1.2 with BearSSL for the servers (smtpd now, pop3d later):
+ * tls.h - TLS 1.2 with BearSSL for the servers (smtpd, pop3d):
  * certificates and keys from PEM (tls_pem.c), the server context with a
  * hand-picked set of engines and a read/write layer with timeouts over a
  * socket (tls_server.c). BearSSL has no TLS 1.3. Nothing here allocates
@@ -110,5 +110,27 @@ int tls_cache_attach(struct tls_cache *c, int fd);
 void tls_cache_detach(struct tls_cache *c);
 /* Use c for t's handshake (before tls_handshake). */
 void tls_server_use_cache(struct tls_conn *t, struct tls_cache *c);
+
+/* ---- tls_service.c: the servers' side (smtpd, pop3d) ---- */
+
+/* Load cert and key, from the descriptors the master passed for exactly
+ * these paths, else by path. NULL when unusable (logged "TLS disabled:
+ * …"). */
+struct tls_creds *tls_service_creds(const char *cert, const char *key);
+/* Close the descriptors the master passed (after tls_service_creds). */
+void tls_service_close_passed(void);
+void tls_service_free_creds(struct tls_creds *c);
+/* A session on fd with the master's shared session cache, after the
+ * handshake (heap); what gets tls_describe's text. NULL on failure, what
+ * then says why. */
+struct tls_conn *tls_service_accept(const struct tls_creds *c, int fd,
+                                    int timeout_ms, int (*stopping)(void),
+                                    char *what, size_t cap);
+/* close_notify, wipe and free (NULL: nothing). */
+void tls_service_free(struct tls_conn *t);
+/* 1 when the last handshake resumed a cached session. */
+int tls_service_reused(void);
+/* Detach the session cache. */
+void tls_service_end(void);
 
 #endif
