@@ -20,7 +20,7 @@ export UBSAN_OPTIONS="log_path=$SANLOG/ubsan:print_stacktrace=1:halt_on_error=1"
 tp=0 tf=0
 for t in tests/integ/test_*.py; do
 	[ -f "$t" ] || continue
-	out=$(timeout 600 python3 "$t" 2>&1)
+	out=$(timeout 600 python3 -u "$t" 2>&1)
 	rc=$?
 	echo "$out"
 	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)

@@ -6,6 +6,8 @@ and no secret in the log. TLS is not needed: smtpd_tls_auth_only = no."""
 import base64
 import grp
 import os
+import signal
+import select
 import pwd
 import smtplib
 import socket
@@ -148,6 +150,8 @@ def test_passwd_tty():
         nonlocal out
         end = time.time() + timeout
         while what not in out and time.time() < end:
+            if not select.select([fd], [], [], max(0.0, end - time.time()))[0]:
+                break
             try:
                 chunk = os.read(fd, 1024)
             except OSError:
@@ -161,7 +165,16 @@ def test_passwd_tty():
     check(read_until(b"Retype new password: "), "tty: second prompt", out)
     os.write(fd, b"tty-" + PASS.encode() + b"\n")
     read_until(b"updated")
-    _, status = os.waitpid(pid, 0)
+    status = None
+    for _ in range(300):  # 30 s at most, then kill: never hang the suite
+        p, st = os.waitpid(pid, os.WNOHANG)
+        if p:
+            status = st
+            break
+        time.sleep(0.1)
+    if status is None:
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
     os.close(fd)
     check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "tty: exit 0", out)
     check(PASS.encode() not in out, "tty: the password is not echoed", out)
