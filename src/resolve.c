@@ -645,6 +645,10 @@ resolve_addr(struct rs *s, const char *addr0, int depth)
 		return;
 	}
 	split(addr0, local, sizeof local, domain, sizeof domain);
+	/* A bare name or @localhost never leaves the box (DESIGN.md): it
+	 * resolves locally, whatever myorigin and mydestination say. */
+	int stay = !domain[0] || str_eq_nocase(domain, "localhost");
+
 	if (!domain[0]) /* a bare name: append_at_myorigin */
 		str_copy(domain, sizeof domain, conf_get(s->c, "myorigin"));
 	if (snprintf(addr, sizeof addr, "%s@%s", local, domain) >=
@@ -654,7 +658,7 @@ resolve_addr(struct rs *s, const char *addr0, int depth)
 	}
 	if (virtual_step(s, addr, local, domain, depth))
 		return;
-	if (resolve_is_local_domain(s->c, domain)) {
+	if (stay || resolve_is_local_domain(s->c, domain)) {
 		resolve_local(s, addr, local, depth);
 		return;
 	}
