@@ -161,19 +161,21 @@ status_reply(struct qmgr *q)
 			str_copy(err, sizeof err, d->last_error);
 			fprintf(mf, "%s{\"name\": ", first ? "" : ", ");
 			conf_json_string(mf, d->name);
-			fprintf(mf, ", \"concurrency\": %u, \"window\": %u, "
-			            "\"waiting\": %zu, \"last_error\": ",
+			fprintf(mf,
+			        ", \"concurrency\": %u, \"window\": %u, "
+			        "\"waiting\": %zu, \"last_error\": ",
 			        d->busy, d->probe ? 1 : d->window, d->ntodo);
 			if (d->last_error[0])
 				conf_json_string(mf, err);
 			else
 				fputs("null", mf);
 			if (d->dead_until)
-				fprintf(mf,
-				        ", \"next_retry\": %lld, \"dead_until\": "
-				        "%lld}",
-				        (long long)d->dead_until,
-				        (long long)d->dead_until);
+				fprintf(
+				    mf,
+				    ", \"next_retry\": %lld, \"dead_until\": "
+				    "%lld}",
+				    (long long)d->dead_until,
+				    (long long)d->dead_until);
 			else
 				fputs(", \"next_retry\": null, \"dead_until\": "
 				      "null}",
@@ -215,8 +217,7 @@ link_input(struct qmgr *q)
 		qmgr_revive(q, m.nfields == 1 && m.field[0][0] ? m.field[0]
 		                                               : NULL);
 		q->flush = 1;
-	}
-	else if (m.type == IPC_STATUS)
+	} else if (m.type == IPC_STATUS)
 		status_reply(q);
 	else if (m.type == IPC_DELIVER_ID && m.nfields == 1)
 		deliver_id(q, m.field[0]);
@@ -248,9 +249,8 @@ work(struct qmgr *q, time_t *next_incoming)
 		*next_incoming = now + delay;
 	}
 	qmgr_dispatch(q); /* new mail's agents first */
-	if (q->npend == 0 &&
-	    (q->flush ||
-	     (q->next_deferred_scan && now >= q->next_deferred_scan))) {
+	if (q->npend == 0 && (q->flush || (q->next_deferred_scan &&
+	                                   now >= q->next_deferred_scan))) {
 		q->next_deferred_scan = now + delay;
 		scan_deferred(q);
 		q->flush = 0;

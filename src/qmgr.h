@@ -63,9 +63,9 @@ struct qjob {
 	struct qwork *work[QMGR_ITEMS_MAX];
 	struct qmsg *slot[QMGR_ITEMS_MAX]; /* message of descriptor 3 + slot */
 	size_t nwork, nslot;
-	char target[1024];   /* the mailbox this job writes, or NEXTHOP */
-	struct qdest *dest;  /* an smtp agent's destination, else NULL */
-	int site;            /* its "site" line: 1 ok, 0 failed, -1 none */
+	char target[1024];  /* the mailbox this job writes, or NEXTHOP */
+	struct qdest *dest; /* an smtp agent's destination, else NULL */
+	int site;           /* its "site" line: 1 ok, 0 failed, -1 none */
 	char site_text[QDEST_ERROR_MAX];
 };
 
@@ -74,11 +74,11 @@ struct qmgr {
 	char qdir[QUEUE_DIR_MAX];
 	struct qmsg *active;
 	size_t nactive;
-	struct qwork *todo, **todo_tail; /* local deliveries */
-	struct qdest_table dests;        /* remote ones, per NEXTHOP */
+	struct qwork *todo, **todo_tail;  /* local deliveries */
+	struct qdest_table dests;         /* remote ones, per NEXTHOP */
 	struct qjob *jobs[QMGR_JOBS_MAX]; /* NULL: free slot */
 	time_t next_deferred_scan;
-	int flush;         /* retry deferred mail regardless of its time */
+	int flush; /* retry deferred mail regardless of its time */
 	char (*pend)[QFILE_ID_MAX]; /* deferred IDs due, being activated */
 	size_t npend, ipend;
 	int scan_incoming; /* a wake-up came */

@@ -91,8 +91,8 @@ qdest_batch(size_t n, unsigned avail, size_t per_agent_max)
 }
 
 struct qdest *
-qdest_get(struct qdest_table *t, const char *name,
-          const struct qdest_limits *l, int create)
+qdest_get(struct qdest_table *t, const char *name, const struct qdest_limits *l,
+          int create)
 {
 	struct qdest *d;
 

@@ -27,10 +27,10 @@ struct qdest_limits {
 
 struct qdest {
 	char name[QDEST_NAME_MAX];
-	unsigned window;  /* agents allowed at once */
-	unsigned busy;    /* agents running now */
-	unsigned cohort;  /* failed agents in a row, no success between */
-	int probe;        /* revived: one agent until a success */
+	unsigned window;   /* agents allowed at once */
+	unsigned busy;     /* agents running now */
+	unsigned cohort;   /* failed agents in a row, no success between */
+	int probe;         /* revived: one agent until a success */
 	time_t dead_until; /* 0: alive */
 	char last_error[QDEST_ERROR_MAX];
 	struct qwork *todo, **tail; /* items waiting for an agent */

@@ -303,9 +303,10 @@ qmgr_dispatch(struct qmgr *q)
 		else if (d->ntodo > 0)
 			dispatch_dest(q, d, now);
 	}
-	qdest_gc(&q->dests,
-	          (size_t)conf_int(q->role.conf, "tinymta_dead_destination_limit"),
-	          now);
+	qdest_gc(
+	    &q->dests,
+	    (size_t)conf_int(q->role.conf, "tinymta_dead_destination_limit"),
+	    now);
 }
 
 static long long

@@ -126,9 +126,8 @@ route_remote(struct qmgr *q, struct qmsg *m, unsigned idx,
 {
 	char hop[QDEST_NAME_MAX], why[QDEST_ERROR_MAX + 40];
 	const char *sender = r->sender[0] ? r->sender : m->r.info.sender;
-	enum qroute k =
-	    qmgr_route(q->role.conf, sender, r->addr, hop, sizeof hop, why,
-	               sizeof why);
+	enum qroute k = qmgr_route(q->role.conf, sender, r->addr, hop,
+	                           sizeof hop, why, sizeof why);
 	struct qdest *d;
 	time_t now = time(NULL);
 

@@ -66,8 +66,8 @@ hop_ok(const char *s, size_t cap)
 
 /* transport_maps: 1 found (val holds "transport:nexthop"), 0, -1. */
 static int
-transport(const struct conf *c, const char *rcpt, const char *domain,
-          char *val, size_t cap, char *why, size_t whycap)
+transport(const struct conf *c, const char *rcpt, const char *domain, char *val,
+          size_t cap, char *why, size_t whycap)
 {
 	int r = lookup(c, "transport_maps", rcpt, val, cap, why, whycap);
 
@@ -119,14 +119,18 @@ qmgr_route(const struct conf *c, const char *sender, const char *rcpt,
 		if (colon)
 			*colon = '\0';
 		if (strcmp(val, "error") == 0) {
-			snprintf(why, whycap, "%s", hop[0] ? hop : "mail for "
-			                                           "this domain "
-			                                           "is refused");
+			snprintf(why, whycap, "%s",
+			         hop[0] ? hop
+			                : "mail for "
+			                  "this domain "
+			                  "is refused");
 			return QR_BOUNCE;
 		}
 		if (strcmp(val, "retry") == 0) {
-			snprintf(why, whycap, "%s", hop[0] ? hop : "try again "
-			                                           "later");
+			snprintf(why, whycap, "%s",
+			         hop[0] ? hop
+			                : "try again "
+			                  "later");
 			return QR_DEFER;
 		}
 		if (strcmp(val, "smtp") != 0 && strcmp(val, "relay") != 0 &&

@@ -112,6 +112,16 @@ resolve_is_local_domain(const struct conf *c, const char *domain)
 	return 0;
 }
 
+const char *
+resolve_bare_domain(const struct conf *c)
+{
+	if (resolve_is_local_domain(c, conf_get(c, "myorigin")))
+		return conf_get(c, "myorigin");
+	if (resolve_is_local_domain(c, conf_get(c, "myhostname")))
+		return conf_get(c, "myhostname");
+	return "localhost";
+}
+
 /* Look key up in every map of the list parameter; 1, 0 or -1. */
 /* noinline: keep this frame off the recursive expansion stack */
 __attribute__((noinline)) static int

@@ -49,6 +49,14 @@ struct resolved {
 int resolve_rcpt(const struct conf *c, const char *rcpt, struct resolved *out,
                  size_t cap, size_t *n);
 
+/* The domain a bare recipient name gets at submission (sendmail's
+ * arguments, SMTP's <Postmaster>): myorigin when it is local
+ * (mydestination), else myhostname when that is, else "localhost" — so
+ * that a bare name never becomes a remote address (DESIGN.md: bare and
+ * @localhost recipients never leave the box; the resolver keeps
+ * @localhost local whatever mydestination says). */
+const char *resolve_bare_domain(const struct conf *c);
+
 /* 1 when domain is one of mydestination's (case-insensitive). */
 int resolve_is_local_domain(const struct conf *c, const char *domain);
 
