@@ -32,6 +32,7 @@ static const struct command {
     {"qmgr", tinymta_qmgr_main, NULL},
     {"local", tinymta_local_main, NULL},
     {"smtpd", tinymta_smtpd_main, NULL},
+    {"smtp", tinymta_smtp_main, NULL},
 };
 
 static void

@@ -17,5 +17,6 @@ int tinymta_pickup_main(int argc, char **argv);
 int tinymta_qmgr_main(int argc, char **argv);
 int tinymta_local_main(int argc, char **argv);
 int tinymta_smtpd_main(int argc, char **argv);
+int tinymta_smtp_main(int argc, char **argv);
 
 #endif

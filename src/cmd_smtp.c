@@ -1,0 +1,191 @@
+/*
+ * cmd_smtp.c - the smtp delivery agent, `tinymta smtp NEXTHOP ITEM…`
+ * (protocol in docs/processes.md, "The smtp agent"): reads its arguments
+ * and the read-only queue files on descriptors 3, 4, …, groups the items
+ * into mail transactions (same queue file, same sender), delivers them
+ * (smtp_client.c), then writes one result line per item and the "site"
+ * line to qmgr on standard output, and logs Postfix's lines. Runs as
+ * mail_owner; arguments come from qmgr (still checked), the queue file
+ * content is untrusted.
+ */
+#include "cmd_tinymta.h"
+#include "smtp_client.h"
+#include "smtp_client_data.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ITEM = ID SLOT IDX ADDR SENDER. 0, or -1 when malformed. */
+static int
+parse_items(struct smtpc *s, int argc, char **argv)
+{
+	if (argc <= 0 || argc % 5 != 0 || argc / 5 > SMTP_ITEMS)
+		return -1;
+	for (int i = 0; i < argc; i += 5) {
+		struct smtpc_item *it = &s->items[s->nitems++];
+		uint32_t slot, idx;
+
+		if (!qfile_id_valid(argv[i]) ||
+		    scan_u32(argv[i + 1], &slot) < 0 || slot >= SMTP_SLOTS ||
+		    scan_u32(argv[i + 2], &idx) < 0 || !argv[i + 3][0] ||
+		    strlen(argv[i + 3]) > QFILE_ADDR_MAX ||
+		    strlen(argv[i + 4]) > QFILE_ADDR_MAX)
+			return -1;
+		it->slot = slot;
+		it->idx = idx;
+		it->addr = argv[i + 3];
+		it->sender = argv[i + 4];
+		it->txn = -1;
+		str_copy(it->relay, sizeof it->relay, "none");
+		str_copy(s->id[slot], sizeof s->id[slot], argv[i]);
+	}
+	return 0;
+}
+
+/* Open the queue file of a slot once and scan its content. */
+static int
+open_slot(struct smtpc *s, unsigned slot, struct smtpc_scan *scan)
+{
+	enum qfile_err err;
+	char where[200], buf[8192];
+	ssize_t n;
+
+	if (s->open[slot])
+		return s->open[slot] > 0 ? 0 : -1;
+	s->open[slot] = -1;
+	if (qfile_open_fd(&s->q[slot], 3 + (int)slot, 0, &err, where,
+	                  sizeof where) < 0) {
+		log_error("queue file on descriptor %u: %s: %s", 3 + slot,
+		          qfile_strerror(err), where);
+		return -1;
+	}
+	memset(scan, 0, sizeof *scan);
+	qfile_content_rewind(&s->q[slot]);
+	while ((n = qfile_content_read(&s->q[slot], buf, sizeof buf)) > 0)
+		smtpc_scan_feed(scan, buf, (size_t)n);
+	if (n < 0) {
+		log_error("%s: cannot read the queue file content",
+		          s->id[slot]);
+		qfile_close(&s->q[slot]);
+		return -1;
+	}
+	s->open[slot] = 1;
+	return 0;
+}
+
+/* The message's sender when the item gives none. */
+static const char *
+sender_of(struct smtpc *s, const struct smtpc_item *it)
+{
+	return it->sender[0] ? it->sender : s->q[it->slot].info.sender;
+}
+
+/* Put each usable item in a transaction (same slot and sender). */
+static void
+group(struct smtpc *s)
+{
+	static struct smtpc_scan scans[SMTP_SLOTS];
+
+	for (size_t i = 0; i < s->nitems; i++) {
+		struct smtpc_item *it = &s->items[i];
+		size_t t;
+
+		if (open_slot(s, it->slot, &scans[it->slot]) < 0 ||
+		    it->idx >= s->q[it->slot].info.nrcpt) {
+			smtpc_item_set(it, SMTPC_DEFERRED, "4.3.0",
+			               "queue file unusable");
+			continue;
+		}
+		for (t = 0; t < s->ntxn; t++)
+			if (s->txns[t].slot == it->slot &&
+			    strcmp(s->txns[t].sender, sender_of(s, it)) == 0)
+				break;
+		if (t == s->ntxn) {
+			s->txns[t].slot = it->slot;
+			s->txns[t].sender = sender_of(s, it);
+			s->txns[t].has8bit = scans[it->slot].has8bit;
+			s->txns[t].size = scans[it->slot].size;
+			s->ntxn++;
+		}
+		it->txn = (int)t;
+	}
+}
+
+static void
+report(struct smtpc *s, const struct smtpc_item *it)
+{
+	static const char *const words[] = {"deferred", "sent", "deferred",
+	                                    "bounced"};
+	char line[SMTPC_TEXT_LINE + 64], orig[QFILE_ADDR_MAX + 64] = "";
+	double delay = 0;
+
+	if (s->open[it->slot] > 0) {
+		delay =
+		    difftime(time(NULL), (time_t)s->q[it->slot].info.arrival);
+		if (qfile_rcpt(&s->q[it->slot], it->idx, &s->rc) == 0 &&
+		    strcmp(s->rc.addr, it->addr) != 0)
+			smtpc_fmt(orig, sizeof orig, ", orig_to=<%s>",
+			          s->rc.addr);
+	}
+	smtpc_fmt(line, sizeof line, "%u %u %s %s %s\n", it->slot, it->idx,
+	          words[it->status], it->dsn, it->text);
+	if (io_write_all(1, line, strlen(line)) < 0)
+		log_warn("cannot report to the queue manager: %s",
+		         strerror(errno));
+	log_info("%s: to=<%s>%s, relay=%s, delay=%.0f, dsn=%s, status=%s (%s)",
+	         s->id[it->slot], it->addr, orig, it->relay,
+	         delay < 0 ? 0 : delay, it->dsn, words[it->status], it->text);
+}
+
+static void
+site_line(struct smtpc *s, int attempted)
+{
+	char line[SMTPC_TEXT_LINE + 32];
+
+	/* no line (neither) when nothing was tried or DNS said no for good */
+	if (!attempted || s->dns_final)
+		return;
+	if (s->greeted)
+		smtpc_fmt(line, sizeof line, "site ok %s\n", "server reached");
+	else
+		smtpc_fmt(line, sizeof line, "site failed %s\n", s->why);
+	if (io_write_all(1, line, strlen(line)) < 0)
+		log_warn("cannot report to the queue manager: %s",
+		         strerror(errno));
+}
+
+int
+tinymta_smtp_main(int argc, char **argv)
+{
+	struct smtpc *s = calloc(1, sizeof *s);
+	int attempted;
+
+	if (!s || role_init(&s->role, "smtp") < 0) {
+		free(s);
+		return 75;
+	}
+	s->conn.fd = -1;
+	if (argc < 3 || parse_items(s, argc - 2, argv + 2) < 0) {
+		log_error("usage: smtp NEXTHOP ID SLOT IDX ADDR SENDER …");
+		free(s);
+		return 64;
+	}
+	s->nexthop = argv[1];
+	group(s);
+	attempted = s->ntxn > 0;
+	smtpc_deliver(s);
+	for (size_t i = 0; i < s->nitems; i++)
+		report(s, &s->items[i]);
+	site_line(s, attempted);
+	for (unsigned i = 0; i < SMTP_SLOTS; i++)
+		if (s->open[i] > 0)
+			qfile_close(&s->q[i]);
+	free(s);
+	return 0;
+}

@@ -1,0 +1,452 @@
+/*
+ * smtp_client_session.c - one SMTP connection of the smtp agent (see
+ * smtp_client.h): greeting, EHLO (HELO when EHLO gets 5xx), then each
+ * pending mail transaction: MAIL FROM with SIZE= and BODY=8BITMIME, the
+ * RCPT TOs (sent in one write with MAIL when the server offers
+ * PIPELINING, replies read in order), DATA, the content, the final dot;
+ * RSET between transactions when one ended early; QUIT. Each step waits
+ * at most its timeout. Runs as mail_owner; the server's replies are
+ * untrusted and go through the bounded parser.
+ *
+ * Failure rules: a connection that fails before a transaction ends (lost,
+ * timed out, a garbled reply, 421) leaves the transaction's undecided
+ * items pending for the next address; once the final dot is sent, a lost
+ * reply defers them (the message may have arrived: Postfix's "may be
+ * sent more than once").
+ */
+#include "smtp_client.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The server's name for texts: host[addr], as Postfix (a literal:
+ * 192.0.2.1[192.0.2.1]). */
+static void
+server_name(const struct smtpc *s, char *out, size_t cap)
+{
+	smtpc_fmt(out, cap, "%s[%s]", s->dest->host, s->dest->addr);
+}
+
+static void set_why(struct smtpc *s, const char *dsn, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+set_why(struct smtpc *s, const char *dsn, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof s->why, fmt, ap);
+	va_end(ap);
+	str_copy(s->why_dsn, sizeof s->why_dsn, dsn);
+}
+
+/* The connection failed while doing what: s->why says how. */
+static void
+conn_failed(struct smtpc *s, const char *what)
+{
+	char name[SMTPC_HOST_MAX + 64];
+
+	server_name(s, name, sizeof name);
+	if (s->conn.timed_out)
+		set_why(s, "4.4.2", "conversation with %s timed out while %s",
+		        name, what);
+	else if (strcmp(s->conn.err, "lost connection") == 0)
+		set_why(s, "4.4.2", "lost connection with %s while %s", name,
+		        what);
+	else
+		set_why(s, "4.4.2", "error talking to %s while %s: %s", name,
+		        what, s->conn.err);
+	log_info("%s", s->why);
+}
+
+/* "host H[A] said: REPLY (in reply to CMD command)" into out. */
+static void
+said(const struct smtpc *s, const char *cmd, char *out, size_t cap)
+{
+	char name[SMTPC_HOST_MAX + 64], line[400];
+
+	server_name(s, name, sizeof name);
+	smtpc_reply_line(&s->reply, line, sizeof line);
+	smtpc_fmt(out, cap, "host %s said: %s (in reply to %s command)", name,
+	          line, cmd);
+}
+
+/* A 421 reply to cmd: the server closes the session; s->why says so. */
+static int
+closing(struct smtpc *s, const char *cmd)
+{
+	if (s->reply.code != 421)
+		return 0;
+	said(s, cmd, s->why, sizeof s->why);
+	smtpc_reply_dsn(&s->reply, s->why_dsn, sizeof s->why_dsn);
+	return 1;
+}
+
+/* Apply a 4xx/5xx reply to CMD to the undecided items of transaction t
+ * (only == 1: only those whose RCPT was accepted). */
+static void
+fail_items(struct smtpc *s, size_t t, const char *cmd, int only_accepted)
+{
+	char text[SMTPC_TEXT_LINE], dsn[16];
+	int st = s->reply.code >= 500 ? SMTPC_BOUNCED : SMTPC_DEFERRED;
+
+	said(s, cmd, text, sizeof text);
+	smtpc_reply_dsn(&s->reply, dsn, sizeof dsn);
+	for (size_t i = 0; i < s->nitems; i++) {
+		struct smtpc_item *it = &s->items[i];
+
+		if ((size_t)it->txn != t || it->status != SMTPC_PENDING ||
+		    (only_accepted && !it->accepted))
+			continue;
+		smtpc_item_set(it, st, dsn, "%s", text);
+	}
+}
+
+static void
+relay_of(const struct smtpc *s, struct smtpc_item *it)
+{
+	char name[SMTPC_HOST_MAX + 64];
+
+	server_name(s, name, sizeof name);
+	smtpc_fmt(it->relay, sizeof it->relay, "%s:%u", name, s->dest->port);
+}
+
+static int
+command(struct smtpc *s, long long timeout, const char *line)
+{
+	smtpc_conn_deadline(&s->conn, timeout);
+	return smtpc_conn_printf(&s->conn, "%s\r\n", line);
+}
+
+static int
+reply(struct smtpc *s, long long timeout)
+{
+	smtpc_conn_deadline(&s->conn, timeout);
+	return smtpc_conn_reply(&s->conn, &s->reply);
+}
+
+/* Greeting and EHLO/HELO: 0 ready for mail, -1 not (s->why set). */
+static int
+hello(struct smtpc *s)
+{
+	long long helo_to = conf_time(s->role.conf, "smtp_helo_timeout");
+	const char *name = conf_get(s->role.conf, "smtp_helo_name");
+	char line[SMTPC_TEXT_LINE], cmd[300];
+
+	if (reply(s, helo_to) < 0) {
+		conn_failed(s, "receiving the initial server greeting");
+		return -1;
+	}
+	if (s->reply.code / 100 != 2) {
+		char sn[SMTPC_HOST_MAX + 64];
+
+		server_name(s, sn, sizeof sn);
+		smtpc_reply_line(&s->reply, line, sizeof line);
+		set_why(s, "4.4.2", "host %s refused to talk to me: %s", sn,
+		        line);
+		return -1;
+	}
+	s->greeted = 1;
+	smtpc_fmt(cmd, sizeof cmd, "EHLO %s", name);
+	if (command(s, helo_to, cmd) < 0 || reply(s, helo_to) < 0) {
+		conn_failed(s, "performing the EHLO handshake");
+		return -1;
+	}
+	memset(&s->ext, 0, sizeof s->ext);
+	if (s->reply.code / 100 == 2) {
+		smtpc_ehlo_parse(&s->reply, &s->ext);
+		/* STARTTLS goes here (TLS issue): when s->ext offers it and
+		 * the policy wants it, send STARTTLS, read 220, put BearSSL
+		 * in with smtpc_conn_set_io() and send EHLO again. */
+		return 0;
+	}
+	if (s->reply.code / 100 == 5 && s->reply.code != 554) {
+		smtpc_fmt(cmd, sizeof cmd, "HELO %s", name);
+		if (command(s, helo_to, cmd) < 0 || reply(s, helo_to) < 0) {
+			conn_failed(s, "performing the HELO handshake");
+			return -1;
+		}
+		if (s->reply.code / 100 == 2)
+			return 0;
+	}
+	said(s,
+	     s->reply.code / 100 == 5 && s->reply.code != 554 ? "HELO" : "EHLO",
+	     line, sizeof line);
+	set_why(s, "4.4.2", "%s", line);
+	return -1;
+}
+
+/* Checks that need no command: 1 when t was settled here. */
+static int
+precheck(struct smtpc *s, size_t t)
+{
+	const struct smtpc_txn *x = &s->txns[t];
+	char name[SMTPC_HOST_MAX + 64];
+
+	server_name(s, name, sizeof name);
+	if (x->has8bit && !(s->ext.flags & SMTPC_EXT_8BITMIME)) {
+		for (size_t i = 0; i < s->nitems; i++)
+			if ((size_t)s->items[i].txn == t &&
+			    s->items[i].status == SMTPC_PENDING) {
+				relay_of(s, &s->items[i]);
+				smtpc_item_set(
+				    &s->items[i], SMTPC_BOUNCED, "5.6.3",
+				    "message has 8-bit content, but the "
+				    "server %s does not support 8BITMIME "
+				    "(tinymta does not convert to 7 bit)",
+				    name);
+			}
+		return 1;
+	}
+	if ((s->ext.flags & SMTPC_EXT_SIZE) && s->ext.size > 0 &&
+	    x->size > s->ext.size) {
+		for (size_t i = 0; i < s->nitems; i++)
+			if ((size_t)s->items[i].txn == t &&
+			    s->items[i].status == SMTPC_PENDING) {
+				relay_of(s, &s->items[i]);
+				smtpc_item_set(
+				    &s->items[i], SMTPC_BOUNCED, "5.3.4",
+				    "message size %llu exceeds size limit "
+				    "%llu of server %s",
+				    (unsigned long long)x->size,
+				    (unsigned long long)s->ext.size, name);
+			}
+		return 1;
+	}
+	return 0;
+}
+
+/* Queue MAIL FROM for t. 0, or -1 (conn error, or s->why for a rewriting
+ * failure: then *defer is set). */
+static int
+put_mail(struct smtpc *s, size_t t, int *defer)
+{
+	const struct smtpc_txn *x = &s->txns[t];
+	char from[QFILE_ADDR_MAX + 1], ext[80] = "";
+
+	if (smtpc_rewrite_sender(s, x->sender, from, sizeof from, s->why,
+	                         sizeof s->why) < 0) {
+		*defer = 1;
+		return -1;
+	}
+	if (s->ext.flags & SMTPC_EXT_SIZE)
+		smtpc_fmt(ext, sizeof ext, " SIZE=%llu",
+		          (unsigned long long)x->size);
+	if (x->has8bit)
+		str_append(ext, sizeof ext, " BODY=8BITMIME");
+	smtpc_conn_deadline(&s->conn, SMTPC_MAIL_TIMEOUT);
+	return smtpc_conn_printf(&s->conn, "MAIL FROM:<%s>%s\r\n", from, ext);
+}
+
+static int
+put_rcpt(struct smtpc *s, struct smtpc_item *it, int *defer)
+{
+	char to[QFILE_ADDR_MAX + 1];
+
+	if (smtpc_rewrite_rcpt(s, it->addr, to, sizeof to, s->why,
+	                       sizeof s->why) < 0) {
+		*defer = 1;
+		return -1;
+	}
+	smtpc_conn_deadline(&s->conn, SMTPC_RCPT_TIMEOUT);
+	return smtpc_conn_printf(&s->conn, "RCPT TO:<%s>\r\n", to);
+}
+
+/* One RCPT reply for it. */
+static void
+rcpt_result(struct smtpc *s, size_t t, struct smtpc_item *it)
+{
+	char text[SMTPC_TEXT_LINE], dsn[16];
+
+	(void)t;
+	relay_of(s, it);
+	if (s->reply.code / 100 == 2) {
+		it->accepted = 1;
+		return;
+	}
+	said(s, "RCPT TO", text, sizeof text);
+	smtpc_reply_dsn(&s->reply, dsn, sizeof dsn);
+	smtpc_item_set(it,
+	               s->reply.code >= 500 ? SMTPC_BOUNCED : SMTPC_DEFERRED,
+	               dsn, "%s", text);
+}
+
+/* Settle every undecided item of t with s->why (deferred). */
+static void
+defer_txn(struct smtpc *s, size_t t, int only_accepted)
+{
+	for (size_t i = 0; i < s->nitems; i++) {
+		struct smtpc_item *it = &s->items[i];
+
+		if ((size_t)it->txn == t && it->status == SMTPC_PENDING &&
+		    (!only_accepted || it->accepted))
+			smtpc_item_set(it, SMTPC_DEFERRED, s->why_dsn, "%s",
+			               s->why);
+	}
+}
+
+/* The envelope: MAIL and RCPTs. 1 some recipient accepted, 0 none (the
+ * transaction needs RSET), -1 the connection failed. */
+static int
+envelope(struct smtpc *s, size_t t)
+{
+	int pipe = (s->ext.flags & SMTPC_EXT_PIPELINING) != 0, defer = 0;
+	int mail_ok, any = 0;
+	size_t i;
+
+	for (i = 0; i < s->nitems; i++) {
+		s->items[i].accepted = 0;
+		if ((size_t)s->items[i].txn == t &&
+		    s->items[i].status == SMTPC_PENDING)
+			relay_of(s, &s->items[i]);
+	}
+	if (put_mail(s, t, &defer) < 0)
+		goto failed;
+	if (!pipe) {
+		if (reply(s, SMTPC_MAIL_TIMEOUT) < 0)
+			goto failed;
+	}
+	for (i = 0; pipe && i < s->nitems; i++)
+		if ((size_t)s->items[i].txn == t &&
+		    s->items[i].status == SMTPC_PENDING &&
+		    put_rcpt(s, &s->items[i], &defer) < 0)
+			goto failed;
+	if (pipe && reply(s, SMTPC_MAIL_TIMEOUT) < 0)
+		goto failed;
+	mail_ok = s->reply.code / 100 == 2;
+	if (!mail_ok) {
+		fail_items(s, t, "MAIL FROM", 0);
+		if (closing(s, "MAIL FROM"))
+			return -1;
+	}
+	/* with pipelining every RCPT has its reply, even after a failed
+	 * MAIL; without, RCPTs are sent only after a good MAIL */
+	for (i = 0; (pipe || mail_ok) && i < s->nitems; i++) {
+		struct smtpc_item *it = &s->items[i];
+
+		if ((size_t)it->txn != t ||
+		    (it->status != SMTPC_PENDING && mail_ok))
+			continue;
+		if (!pipe && put_rcpt(s, it, &defer) < 0)
+			goto failed;
+		if (reply(s, SMTPC_RCPT_TIMEOUT) < 0)
+			goto failed;
+		if (mail_ok)
+			rcpt_result(s, t, it);
+		any |= it->accepted;
+		if (closing(s, "RCPT TO"))
+			return -1;
+	}
+	return any;
+failed:
+	if (defer) { /* a map could not be read: not the server's fault */
+		str_copy(s->why_dsn, sizeof s->why_dsn, "4.3.0");
+		defer_txn(s, t, 0);
+	} else {
+		conn_failed(s, "sending MAIL FROM/RCPT TO");
+	}
+	return -1;
+}
+
+/* DATA, the content, the dot. 0 done, -1 the connection failed. */
+static int
+data(struct smtpc *s, size_t t)
+{
+	char text[SMTPC_TEXT_LINE];
+
+	if (command(s, SMTPC_DATA_INIT_TIMEOUT, "DATA") < 0 ||
+	    reply(s, SMTPC_DATA_INIT_TIMEOUT) < 0) {
+		conn_failed(s, "sending DATA command");
+		return -1;
+	}
+	if (s->reply.code != 354) {
+		fail_items(s, t, "DATA", 1);
+		return closing(s, "DATA") ? -1 : 1;
+	}
+	if (smtpc_send_content(s, &s->q[s->txns[t].slot]) < 0) {
+		conn_failed(s, "sending message body");
+		return -1;
+	}
+	if (reply(s, conf_time(s->role.conf, "smtp_data_done_timeout")) < 0) {
+		conn_failed(s, "sending end of data -- message may be sent "
+		               "more than once");
+		defer_txn(s, t, 1);
+		return -1;
+	}
+	if (s->reply.code / 100 != 2) {
+		fail_items(s, t, "end of DATA", 1);
+		return closing(s, "end of DATA") ? -1 : 0;
+	}
+	smtpc_reply_line(&s->reply, text, sizeof text);
+	for (size_t i = 0; i < s->nitems; i++) {
+		struct smtpc_item *it = &s->items[i];
+
+		if ((size_t)it->txn == t && it->status == SMTPC_PENDING &&
+		    it->accepted)
+			smtpc_item_set(it, SMTPC_SENT, "2.0.0", "%s", text);
+	}
+	return 0;
+}
+
+/* One transaction: 0 clean end, 1 ended early (RSET before the next),
+ * -1 the connection is gone. */
+static int
+transaction(struct smtpc *s, size_t t)
+{
+	int r;
+
+	if (precheck(s, t))
+		return 0;
+	r = envelope(s, t);
+	if (r <= 0)
+		return r < 0 ? -1 : 1; /* no recipient: RSET before the next */
+	return data(s, t);
+}
+
+int
+smtpc_session(struct smtpc *s, const struct smtpc_dest *dest)
+{
+	char name[SMTPC_HOST_MAX + 64];
+	int dirty = 0, broken = 0;
+
+	s->dest = dest;
+	server_name(s, name, sizeof name);
+	if (smtpc_conn_open(
+	        &s->conn, (const struct sockaddr *)&dest->sa, dest->salen,
+	        conf_time(s->role.conf, "smtp_connect_timeout")) < 0) {
+		set_why(s, "4.4.1", "connect to %s:%u: %s", name, dest->port,
+		        s->conn.err);
+		log_info("%s", s->why);
+		return -1;
+	}
+	if (hello(s) < 0) {
+		if (s->conn.fd >= 0 &&
+		    command(s, SMTPC_QUIT_TIMEOUT, "QUIT") == 0)
+			(void)smtpc_conn_flush(&s->conn);
+		smtpc_conn_close(&s->conn);
+		return -1;
+	}
+	for (size_t t = 0; t < s->ntxn && !broken; t++) {
+		int r;
+
+		if (!smtpc_txn_pending(s, t))
+			continue;
+		if (dirty && (command(s, SMTPC_RSET_TIMEOUT, "RSET") < 0 ||
+		              reply(s, SMTPC_RSET_TIMEOUT) < 0 ||
+		              s->reply.code / 100 != 2)) {
+			conn_failed(s, "sending RSET");
+			broken = 1;
+			break;
+		}
+		r = transaction(s, t);
+		dirty = r != 0;
+		broken = r < 0;
+	}
+	if (!broken && command(s, SMTPC_QUIT_TIMEOUT, "QUIT") == 0)
+		(void)reply(s, SMTPC_QUIT_TIMEOUT);
+	smtpc_conn_close(&s->conn);
+	return 0;
+}
