@@ -22,6 +22,9 @@
 #define QMGR_IDS_MAX 4096 /* IDs taken from incoming/ in one scan */
 /* The status reply: within the master's (master_ctl.c fromq). */
 #define QMGR_STATUS_MAX 6500
+/* Remote deliveries waiting for an agent before deferred mail waits on
+ * disk: enough to keep every agent of a destination busy. */
+#define QMGR_WAITING_MAX 256
 
 static int
 cmp_id(const void *a, const void *b)
@@ -34,6 +37,19 @@ room(const struct qmgr *q)
 {
 	return (long long)q->nactive <
 	       conf_int(q->role.conf, "qmgr_message_active_limit");
+}
+
+/* Room for deferred mail: also only while few remote deliveries wait for
+ * an agent (a backlog stays on disk, not in memory, while a destination
+ * is slow or being probed). New mail is not held back by this. */
+static int
+room_deferred(const struct qmgr *q)
+{
+	size_t waiting = 0;
+
+	for (const struct qdest *d = q->dests.head; d; d = d->next)
+		waiting += d->ntodo;
+	return room(q) && waiting < QMGR_WAITING_MAX;
 }
 
 /* Activate the files of incoming/ (or active/ at start), oldest first:
@@ -121,7 +137,7 @@ activate_some(struct qmgr *q)
 {
 	long long end = ms_now() + QMGR_STEP_MS;
 
-	while (q->ipend < q->npend && room(q) && ms_now() < end)
+	while (q->ipend < q->npend && room_deferred(q) && ms_now() < end)
 		qmgr_activate(q, "deferred", q->pend[q->ipend++]);
 	if (q->ipend >= q->npend) {
 		free(q->pend);
@@ -229,7 +245,7 @@ timeout_ms(const struct qmgr *q, time_t next_incoming)
 {
 	time_t now = time(NULL), t = next_incoming;
 
-	if (q->scan_incoming || (q->npend > 0 && room(q)) ||
+	if (q->scan_incoming || (q->npend > 0 && room_deferred(q)) ||
 	    qmgr_dests_waiting(q))
 		return 0;
 	if (q->next_deferred_scan && q->next_deferred_scan < t)
