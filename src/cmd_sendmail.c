@@ -185,8 +185,7 @@ setup_conf(struct sm *s)
 		conf_problems_print(ps, stderr, "sendmail");
 	copy_param(s, c, "myhostname", s->myhostname, sizeof s->myhostname);
 	copy_param(s, c, "myorigin", s->myorigin, sizeof s->myorigin);
-	if (str_copy(s->bare_domain, sizeof s->bare_domain,
-	             resolve_bare_domain(c)) < 0)
+	if (resolve_bare_domain(c, s->bare_domain, sizeof s->bare_domain) < 0)
 		sm_fail(s, SM_EX_CONFIG, "myorigin is too long");
 	copy_param(s, c, "queue_directory", qdir, sizeof qdir);
 	copy_param(s, c, "mail_owner", s->mail_owner, sizeof s->mail_owner);

@@ -112,14 +112,18 @@ resolve_is_local_domain(const struct conf *c, const char *domain)
 	return 0;
 }
 
-const char *
-resolve_bare_domain(const struct conf *c)
+int
+resolve_bare_domain(const struct conf *c, char *out, size_t cap)
 {
-	if (resolve_is_local_domain(c, conf_get(c, "myorigin")))
-		return conf_get(c, "myorigin");
-	if (resolve_is_local_domain(c, conf_get(c, "myhostname")))
-		return conf_get(c, "myhostname");
-	return "localhost";
+	static const char *const names[] = {"myorigin", "myhostname"};
+	char d[300];
+
+	/* conf_get's value lasts until the next conf_* call: copy it. */
+	for (size_t i = 0; i < 2; i++)
+		if (str_copy(d, sizeof d, conf_get(c, names[i])) >= 0 &&
+		    resolve_is_local_domain(c, d))
+			return str_copy(out, cap, d) < 0 ? -1 : 0;
+	return str_copy(out, cap, "localhost") < 0 ? -1 : 0;
 }
 
 /* Look key up in every map of the list parameter; 1, 0 or -1. */

@@ -314,8 +314,7 @@ do_rcpt(struct smtpd *s, const struct smtp_cmd *c)
 
 	if (a.domain[0] == '\0') { /* <Postmaster> */
 		str_copy(a.local, sizeof a.local, "postmaster");
-		str_copy(a.domain, sizeof a.domain,
-		         resolve_bare_domain(s->conf));
+		resolve_bare_domain(s->conf, a.domain, sizeof a.domain);
 	}
 	addr_format(&c->path, rcpt, sizeof rcpt);
 	if (rcpt_policy(s, &c->path, rcpt) < 0)
