@@ -458,7 +458,10 @@ def drain_after_outage(n):
 
     def sample():
         while not stop[0]:
-            peak[0] = max(peak[0], qmgr_pss(d))
+            try:
+                peak[0] = max(peak[0], qmgr_pss(d))
+            except OSError:
+                pass
             time.sleep(0.2)
     th = threading.Thread(target=sample, daemon=True)
     th.start()
