@@ -234,6 +234,9 @@ def test_dead_destination():
           "status lists the destination as dead", json.dumps(status(d)))
     x = dest(d, name) or {}
     check("421" in (x.get("last_error") or ""), "with the last error", str(x))
+    r = d.env.run("tinymta", "status")
+    check(f"destination {name}: dead for".encode() in r.stdout and b"421" in r.stdout,
+          "tinymta status names the dead destination", r.stdout)
     seen = len(cap.conns)
     dead_until = x.get("dead_until") or 0
     for i in range(3):
