@@ -78,6 +78,13 @@ scan(struct qmgr *q, const char *queue)
 	free(ids);
 }
 
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /* List the deferred files whose time (mtime) has come, or all on a
  * flush, oldest first, into q->pend: they are activated a few at a time
  * (activate_some) so that new mail is never stuck behind a backlog. */
@@ -93,15 +100,19 @@ scan_deferred(struct qmgr *q)
 		q->pend = malloc(QMGR_IDS_MAX * sizeof *q->pend);
 	if (!q->pend || queue_iter_open(&it, q->qdir, "deferred") < 0) {
 		log_error("cannot scan deferred: %s", strerror(errno));
+		q->flush = 0;
 		return;
 	}
 	dfd = dirfd(it.d);
 	while (queue_iter_next(&it, q->pend[n]) == 1) {
 		struct stat st;
 
-		if (!q->flush &&
-		    fstatat(dfd, q->pend[n], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_mtime > now) {
+		/* A flush takes every file not requeued since it began (a
+		 * retry moves the file: its ctime changes), so that a round
+		 * over more than QMGR_IDS_MAX files ends. */
+		if (fstatat(dfd, q->pend[n], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime > now &&
+		    (!q->flush || !before(&st.st_ctim, &q->flush_since))) {
 			if (next == 0 || st.st_mtime < next)
 				next = st.st_mtime;
 			continue;
@@ -115,6 +126,8 @@ scan_deferred(struct qmgr *q)
 	qsort(q->pend, n, sizeof *q->pend, cmp_id);
 	q->npend = n;
 	q->ipend = 0;
+	if (!more)
+		q->flush = 0; /* the round is complete */
 	if (more)
 		q->next_deferred_scan = now; /* once these are in */
 	else if (next != 0)
@@ -233,6 +246,7 @@ link_input(struct qmgr *q)
 		qmgr_revive(q, m.nfields == 1 && m.field[0][0] ? m.field[0]
 		                                               : NULL);
 		q->flush = 1;
+		clock_gettime(CLOCK_REALTIME, &q->flush_since);
 	} else if (m.type == IPC_STATUS)
 		status_reply(q);
 	else if (m.type == IPC_DELIVER_ID && m.nfields == 1)
@@ -269,7 +283,6 @@ work(struct qmgr *q, time_t *next_incoming)
 	                                   now >= q->next_deferred_scan))) {
 		q->next_deferred_scan = now + delay;
 		scan_deferred(q);
-		q->flush = 0;
 	}
 	if (q->npend > 0)
 		activate_some(q);

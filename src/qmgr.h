@@ -79,6 +79,7 @@ struct qmgr {
 	struct qjob *jobs[QMGR_JOBS_MAX]; /* NULL: free slot */
 	time_t next_deferred_scan;
 	int flush; /* retry deferred mail regardless of its time */
+	struct timespec flush_since; /* when that flush began */
 	char (*pend)[QFILE_ID_MAX]; /* deferred IDs due, being activated */
 	size_t npend, ipend;
 	int scan_incoming; /* a wake-up came */
