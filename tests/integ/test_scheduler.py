@@ -429,7 +429,20 @@ def test_qmgr_memory():
     wait_for(lambda: d.queue_count("deferred") == 1, 20)
     make_backlog(d, n, 3600)
     d.env.run("tinymta", "flush")  # every deferred file is looked at
-    time.sleep(1)
+
+    def untried():
+        ddir = os.path.join(d.env.spool, "deferred")
+        later = time.time() + 1800
+        n = 0
+        for name in os.listdir(ddir):
+            try:
+                n += os.stat(os.path.join(ddir, name)).st_mtime > later
+            except OSError:
+                pass
+        return n
+    check(wait_for(lambda: untried() == 0, 300),
+          "the flush retried every deferred file (past one scan's 4096)",
+          f"{untried()} not retried")
     wait_for(lambda: d.queue_count("active") == 0, 120)
     time.sleep(1)
     kib = qmgr_pss(d)
