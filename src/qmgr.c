@@ -86,52 +86,57 @@ before(const struct timespec *a, const struct timespec *b)
 }
 
 /* List the deferred files whose time (mtime) has come, or all on a
- * flush, oldest first, into q->pend: they are activated a few at a time
- * (activate_some) so that new mail is never stuck behind a backlog. */
+ * flush, into q->pend (sorted: oldest first), at most QMGR_IDS_MAX at a
+ * time: a round over a larger queue goes on where the last part stopped
+ * (the directory stays open), so that every file gets its turn. They are
+ * activated a few at a time (activate_some): new mail is never stuck
+ * behind a backlog. */
 static void
 scan_deferred(struct qmgr *q)
 {
-	struct queue_iter it;
-	time_t now = time(NULL), next = 0;
+	time_t now = time(NULL);
 	size_t n = 0;
 	int dfd, more = 0;
 
 	if (!q->pend)
 		q->pend = malloc(QMGR_IDS_MAX * sizeof *q->pend);
-	if (!q->pend || queue_iter_open(&it, q->qdir, "deferred") < 0) {
+	if (!q->pend || (!q->dit.d && queue_iter_open(&q->dit, q->qdir,
+	                                              "deferred") < 0)) {
 		log_error("cannot scan deferred: %s", strerror(errno));
 		q->flush = 0;
 		return;
 	}
-	dfd = dirfd(it.d);
-	while (queue_iter_next(&it, q->pend[n]) == 1) {
+	dfd = dirfd(q->dit.d);
+	while (queue_iter_next(&q->dit, q->pend[n]) == 1) {
 		struct stat st;
 
 		/* A flush takes every file not requeued since it began (a
-		 * retry moves the file: its ctime changes), so that a round
-		 * over more than QMGR_IDS_MAX files ends. */
+		 * retry moves the file: its ctime changes). */
 		if (fstatat(dfd, q->pend[n], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_mtime > now &&
 		    (!q->flush || !before(&st.st_ctim, &q->flush_since))) {
-			if (next == 0 || st.st_mtime < next)
-				next = st.st_mtime;
+			if (q->round_next == 0 || st.st_mtime < q->round_next)
+				q->round_next = st.st_mtime;
 			continue;
 		}
 		if (++n == QMGR_IDS_MAX) {
-			more = 1; /* the rest on the next scan */
+			more = 1; /* the rest on the next part */
 			break;
 		}
 	}
-	queue_iter_close(&it);
 	qsort(q->pend, n, sizeof *q->pend, cmp_id);
 	q->npend = n;
 	q->ipend = 0;
-	if (!more)
-		q->flush = 0; /* the round is complete */
-	if (more)
+	if (more) {
 		q->next_deferred_scan = now; /* once these are in */
-	else if (next != 0)
-		q->next_deferred_scan = next;
+		return;
+	}
+	queue_iter_close(&q->dit);
+	q->dit.d = NULL;
+	q->flush = 0; /* the round is complete */
+	if (q->round_next != 0)
+		q->next_deferred_scan = q->round_next;
+	q->round_next = 0;
 }
 
 static long long
