@@ -301,7 +301,8 @@ print_dead(const char *json)
 		if (d && d < end && d[14] >= '0' && d[14] <= '9') {
 			long long until = strtoll(d + 14, NULL, 10);
 
-			printf("tinymta: destination %s: dead for %lld s more: %s\n",
+			printf("tinymta: destination %s: dead for %lld s more: "
+			       "%s\n",
 			       name, until > now ? until - (long long)now : 0,
 			       err);
 		}

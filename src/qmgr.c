@@ -100,8 +100,8 @@ scan_deferred(struct qmgr *q)
 
 	if (!q->pend)
 		q->pend = malloc(QMGR_IDS_MAX * sizeof *q->pend);
-	if (!q->pend || (!q->dit.d && queue_iter_open(&q->dit, q->qdir,
-	                                              "deferred") < 0)) {
+	if (!q->pend ||
+	    (!q->dit.d && queue_iter_open(&q->dit, q->qdir, "deferred") < 0)) {
 		log_error("cannot scan deferred: %s", strerror(errno));
 		q->flush = 0;
 		return;

@@ -82,7 +82,7 @@ struct qmgr {
 	struct timespec flush_since; /* when that flush began */
 	struct queue_iter dit;       /* a deferred/ round in parts */
 	time_t round_next;           /* its earliest future attempt */
-	char (*pend)[QFILE_ID_MAX]; /* deferred IDs due, being activated */
+	char (*pend)[QFILE_ID_MAX];  /* deferred IDs due, being activated */
 	size_t npend, ipend;
 	int scan_incoming; /* a wake-up came */
 };

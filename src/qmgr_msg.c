@@ -132,7 +132,17 @@ route_remote(struct qmgr *q, struct qmsg *m, unsigned idx,
 	time_t now = time(NULL);
 
 	if (k == QR_BOUNCE) {
-		now_dest(q, m, idx, r, QFILE_RCPT_BOUNCED, "5.0.0", why);
+		/* "error:5.7.1 text" as Postfix's error(8): its own code */
+		char dsn[8] = "5.0.0";
+		const char *text = why;
+		size_t n = strspn(why, "0123456789.");
+
+		if (why[0] == '5' && why[1] == '.' && n >= 5 && n < 8 &&
+		    why[n] == ' ') {
+			str_copy_n(dsn, sizeof dsn, why, n);
+			text = why + n + 1;
+		}
+		now_dest(q, m, idx, r, QFILE_RCPT_BOUNCED, dsn, text);
 		return;
 	}
 	if (k == QR_DEFER) {

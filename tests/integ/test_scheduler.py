@@ -346,6 +346,49 @@ def test_wan_down_then_back():
     cap.close()
 
 
+def test_routing():
+    """transport_maps (domain, .subdomain, error:), then
+    sender_dependent_relayhost_maps, then relayhost: each to its own
+    capture server."""
+    a, b, c, r = Capture(), Capture(), Capture(), Capture()
+    d = sched_daemon(f"relayhost = [127.0.0.1]:{r.port}\n"
+                     f"transport_maps = cdb:{{conf}}/transport\n"
+                     f"sender_dependent_relayhost_maps = cdb:{{conf}}/senders\n"
+                     .replace("{conf}", "CONFDIR"))
+    text = open(os.path.join(d.env.conf, "main.cf")).read()
+    d.env.write("main.cf", text.replace("CONFDIR", d.env.conf))
+    d.env.write("transport", f"a.example smtp:[127.0.0.1]:{a.port}\n"
+                f".b.example smtp:[127.0.0.1]:{b.port}\n"
+                "closed.example error:5.7.1 mail for closed.example is refused\n")
+    d.env.write("senders", f"@alerts.example [127.0.0.1]:{c.port}\n")
+    for m in ("transport", "senders"):
+        res = d.env.run("postmap", os.path.join(d.env.conf, m))
+        check(res.returncode == 0, f"postmap {m}", res.stderr)
+    d.start()
+    send(d, "x@a.example", subject="to-a")
+    send(d, "y@mx.b.example", subject="to-b")
+    send(d, "z@other.example", subject="to-relayhost")
+    send(d, "w@other.example", subject="by-sender", sender="nas@alerts.example")
+    send(d, "v@closed.example", subject="refused")
+    check(wait_for(lambda: "x@a.example" in a.delivered(), 20), "transport_maps: domain",
+          f"{a.delivered()} {r.delivered()}")
+    check(wait_for(lambda: "y@mx.b.example" in b.delivered(), 20),
+          "transport_maps: .domain matches a subdomain", f"{b.delivered()} {r.delivered()}")
+    check(wait_for(lambda: "z@other.example" in r.delivered(), 20), "relayhost otherwise",
+          str(r.delivered()))
+    check(wait_for(lambda: "w@other.example" in c.delivered(), 20),
+          "sender_dependent_relayhost_maps: @domain of the sender",
+          f"{c.delivered()} {r.delivered()}")
+    check(wait_for(lambda: "mail for closed.example is refused" in d.mbox(), 20),
+          "transport error: bounces with its text", d.mbox()[-800:])
+    check("Status: 5.7.1" in d.mbox(), "and its code", d.mbox()[-1500:])
+    check(len(r.delivered()) == 1, "the relayhost got only its own", str(r.delivered()))
+    d.stop()
+    d.env.cleanup()
+    for x in (a, b, c, r):
+        x.close()
+
+
 def make_backlog(d, n, future):
     """n copies of the one deferred file, with new IDs; due now, or
     future seconds later (the file's mtime is its next attempt)."""
@@ -509,7 +552,7 @@ def test_drain_after_outage():
 
 def main():
     ensure_user()
-    tests = [test_bare_and_localhost_stay_local, test_slow_start, test_backoff_doubles,
+    tests = [test_bare_and_localhost_stay_local, test_routing, test_slow_start, test_backoff_doubles,
              test_dead_destination, test_lifetime_bounce, test_5xx_and_partial,
              test_wan_down_then_back, test_new_mail_not_starved, test_qmgr_memory,
              test_drain_after_outage]
