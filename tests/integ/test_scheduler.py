@@ -218,6 +218,15 @@ def test_backoff_doubles():
     check(all(g <= 8 + 2.5 for g in gaps), "never over maximal_backoff_time", str(gaps))
     r = d.env.run("mailq")
     check(b"450 4.2.0 try later" in r.stdout, "mailq shows the server's reply", r.stdout)
+    # postqueue -i ID: an attempt now, not after the (now 8 s) backoff
+    wait_for(lambda: d.queue_count("deferred") == 1, 10)
+    ids = os.listdir(os.path.join(d.env.spool, "deferred"))
+    seen = len(cap.attempts)
+    t0 = time.time()
+    r = d.env.run("postqueue", "-i", ids[0] if ids else "NOSUCHID00")
+    check(r.returncode == 0, "postqueue -i ID", r.stderr)
+    check(wait_for(lambda: len(cap.attempts) > seen, 10) and time.time() - t0 < 3,
+          "postqueue -i: an attempt at once", f"{time.time() - t0:.1f} s")
     d.stop()
     d.env.cleanup()
     cap.close()
