@@ -61,16 +61,22 @@ class Capture:
             rec = [time.time(), None, self.active]
             self.conns.append(rec)
         try:
-            self._talk(c)
+            self._talk(c, rec)
         except OSError:
             pass
         finally:
             c.close()
-            with self.lock:
+            self._leave(rec)
+
+    def _leave(self, rec):
+        """The session no longer counts (at QUIT, before the reply: the
+        client may start its next connection as soon as it has it)."""
+        with self.lock:
+            if rec[1] is None:
                 self.active -= 1
                 rec[1] = time.time()
 
-    def _talk(self, c):
+    def _talk(self, c, rec):
         f = c.makefile("rb")
 
         def say(line):
@@ -121,6 +127,7 @@ class Capture:
                 sender, rcpts = None, []
                 say("250 ok")
             elif up == "QUIT":
+                self._leave(rec)
                 say("221 bye")
                 return
             else:
