@@ -86,16 +86,32 @@ sender_of(struct smtpc *s, const struct smtpc_item *it)
 	return it->sender[0] ? it->sender : s->q[it->slot].info.sender;
 }
 
+/* 1 when s holds a control byte (it would break the SMTP command). */
+static int
+ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* Put each usable item in a transaction (same slot and sender). */
 static void
 group(struct smtpc *s)
 {
 	static struct smtpc_scan scans[SMTP_SLOTS];
+	char v[QFILE_ATTR_MAX];
 
 	for (size_t i = 0; i < s->nitems; i++) {
 		struct smtpc_item *it = &s->items[i];
 		size_t t;
 
+		if (ctl(it->addr) || ctl(it->sender)) {
+			smtpc_item_set(it, SMTPC_BOUNCED, "5.1.3",
+			               "bad address syntax (control byte)");
+			continue;
+		}
 		if (open_slot(s, it->slot, &scans[it->slot]) < 0 ||
 		    it->idx >= s->q[it->slot].info.nrcpt) {
 			smtpc_item_set(it, SMTPC_DEFERRED, "4.3.0",
@@ -111,6 +127,10 @@ group(struct smtpc *s)
 			s->txns[t].sender = sender_of(s, it);
 			s->txns[t].has8bit = scans[it->slot].has8bit;
 			s->txns[t].size = scans[it->slot].size;
+			s->txns[t].smtputf8 =
+			    qfile_attr_get(&s->q[it->slot], "smtputf8", v,
+			                   sizeof v) == 1 &&
+			    str_eq_nocase(v, "yes");
 			s->ntxn++;
 		}
 		it->txn = (int)t;
@@ -173,6 +193,7 @@ tinymta_smtp_main(int argc, char **argv)
 	s->conn.fd = -1;
 	if (argc < 3 || parse_items(s, argc - 2, argv + 2) < 0) {
 		log_error("usage: smtp NEXTHOP ID SLOT IDX ADDR SENDER …");
+		conf_free(s->role.conf);
 		free(s);
 		return 64;
 	}
@@ -186,6 +207,7 @@ tinymta_smtp_main(int argc, char **argv)
 	for (unsigned i = 0; i < SMTP_SLOTS; i++)
 		if (s->open[i] > 0)
 			qfile_close(&s->q[i]);
+	conf_free(s->role.conf);
 	free(s);
 	return 0;
 }

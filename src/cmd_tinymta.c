@@ -28,6 +28,8 @@ static const struct command {
      "flush                retry all deferred mail now"},
     {"check", tinymta_check_main,
      "check [--json]       check main.cf and master.cf; exit 78 on errors"},
+    {"dnsq", tinymta_dnsq_main,
+     "dnsq mx|addr NAME    look up NAME as the smtp client does (diagnostics)"},
     {"pickup", tinymta_pickup_main, NULL},
     {"qmgr", tinymta_qmgr_main, NULL},
     {"local", tinymta_local_main, NULL},

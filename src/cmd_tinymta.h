@@ -12,6 +12,7 @@ int tinymta_stop_main(int argc, char **argv);
 int tinymta_reload_main(int argc, char **argv);
 int tinymta_status_main(int argc, char **argv);
 int tinymta_flush_main(int argc, char **argv);
+int tinymta_dnsq_main(int argc, char **argv);
 /* Roles the master starts (not for people; hidden from --help). */
 int tinymta_pickup_main(int argc, char **argv);
 int tinymta_qmgr_main(int argc, char **argv);

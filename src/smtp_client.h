@@ -17,6 +17,7 @@
 #define TINYMTA_SMTP_CLIENT_H
 
 #include "qfile.h"
+#include "rewrite.h"
 #include "role.h"
 #include "smtp_client_conn.h"
 #include "smtp_client_reply.h"
@@ -40,7 +41,7 @@
 #define SMTPC_DATA_INIT_TIMEOUT 120
 #define SMTPC_DATA_XFER_TIMEOUT 180
 #define SMTPC_RSET_TIMEOUT 20
-#define SMTPC_QUIT_TIMEOUT 300
+#define SMTPC_QUIT_TIMEOUT 300 /* sending it; its reply is not awaited */
 
 enum smtpc_status {
 	SMTPC_PENDING = 0,
@@ -65,6 +66,7 @@ struct smtpc_txn {
 	unsigned slot;
 	const char *sender; /* envelope sender, before rewriting */
 	int has8bit;        /* content has 8-bit bytes */
+	int smtputf8;       /* the message came with SMTPUTF8 */
 	uint64_t size;      /* content size on the wire */
 };
 
@@ -146,7 +148,9 @@ int smtpc_rewrite_rcpt(const struct smtpc *s, const char *addr, char *out,
                        size_t cap, char *why, size_t whylen);
 /* smtp_client_rewrite.c: send the content of the transaction's queue
  * file as DATA text (header fields rewritten for output), with its
- * final dot. 0, or -1 with s->conn.err. */
+ * final dot. 0; -1 with s->conn.err (connection or queue file); -2 with
+ * s->why when a lookup table could not be read (defer: not the
+ * server's fault). Either way the final dot was not sent. */
 int smtpc_send_content(struct smtpc *s, struct qfile_reader *q);
 
 #endif

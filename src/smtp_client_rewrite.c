@@ -3,7 +3,9 @@
  * the envelope addresses and the header fields (rewrite.h, RW_OUT_*:
  * smtp_generic_maps, tinymta_sender_address), and the content streamed
  * from the queue file through the DATA encoder (smtp_client_data.h).
- * Runs as mail_owner; the content is untrusted bytes.
+ * rewrite_content (rewrite.h) cuts the header section into whole fields
+ * for rewrite_header and hands every piece to the DATA encoder. Runs as
+ * mail_owner; the content is untrusted bytes.
  */
 #include "smtp_client.h"
 #include "smtp_client_data.h"
@@ -15,22 +17,20 @@ int
 smtpc_rewrite_sender(const struct smtpc *s, const char *addr, char *out,
                      size_t cap, char *why, size_t whylen)
 {
-	(void)s;
-	(void)why;
-	(void)whylen;
-	/* rewrite_addr(RW_OUT_SENDER) once rewrite.c is merged */
-	return str_copy(out, cap, addr) < 0 ? -1 : 0;
+	return rewrite_addr(s->role.conf, RW_OUT_SENDER, addr, out, cap, why,
+	                    whylen) < 0
+	           ? -1
+	           : 0;
 }
 
 int
 smtpc_rewrite_rcpt(const struct smtpc *s, const char *addr, char *out,
                    size_t cap, char *why, size_t whylen)
 {
-	(void)s;
-	(void)why;
-	(void)whylen;
-	/* rewrite_addr(RW_OUT_RCPT) once rewrite.c is merged */
-	return str_copy(out, cap, addr) < 0 ? -1 : 0;
+	return rewrite_addr(s->role.conf, RW_OUT_RCPT, addr, out, cap, why,
+	                    whylen) < 0
+	           ? -1
+	           : 0;
 }
 
 /* Encode p[0..n) and queue it on the connection. */
@@ -54,26 +54,42 @@ put_encoded(struct smtpc *s, struct smtpc_dot *d, const char *p, size_t n)
 	return 0;
 }
 
+struct emit_ctx {
+	struct smtpc *s;
+	struct smtpc_dot *d;
+};
+
+static int
+emit(void *ctx, const void *p, size_t n)
+{
+	struct emit_ctx *e = ctx;
+
+	return put_encoded(e->s, e->d, p, n);
+}
+
 int
 smtpc_send_content(struct smtpc *s, struct qfile_reader *q)
 {
 	struct smtpc_dot d;
-	char buf[8192], end[8];
-	ssize_t n;
-	size_t e;
+	struct emit_ctx e = {s, &d};
+	char end[8];
+	int r;
 
 	smtpc_dot_init(
 	    &d, (size_t)conf_int(s->role.conf, "smtp_line_length_limit"));
-	qfile_content_rewind(q);
-	while ((n = qfile_content_read(q, buf, sizeof buf)) > 0)
-		if (put_encoded(s, &d, buf, (size_t)n) < 0)
-			return -1;
-	if (n < 0) {
-		str_copy(s->conn.err, sizeof s->conn.err,
-		         "cannot read the queue file");
-		s->conn.timed_out = 0;
+	s->conn.err[0] = '\0';
+	s->conn.timed_out = 0;
+	r = rewrite_content(s->role.conf, 1, q, emit, &e, s->why,
+	                    sizeof s->why);
+	if (r == -2) {
+		str_copy(s->why_dsn, sizeof s->why_dsn, "4.3.0");
+		return -2;
+	}
+	if (r < 0) {
+		if (!s->conn.err[0]) /* not the connection: the file */
+			str_copy(s->conn.err, sizeof s->conn.err,
+			         "cannot read the queue file");
 		return -1;
 	}
-	e = smtpc_dot_end(&d, end);
-	return smtpc_conn_put(&s->conn, end, e);
+	return smtpc_conn_put(&s->conn, end, smtpc_dot_end(&d, end));
 }

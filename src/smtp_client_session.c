@@ -135,6 +135,7 @@ hello(struct smtpc *s)
 	long long helo_to = conf_time(s->role.conf, "smtp_helo_timeout");
 	const char *name = conf_get(s->role.conf, "smtp_helo_name");
 	char line[SMTPC_TEXT_LINE], cmd[300];
+	const char *what = "EHLO";
 
 	if (reply(s, helo_to) < 0) {
 		conn_failed(s, "receiving the initial server greeting");
@@ -163,7 +164,8 @@ hello(struct smtpc *s)
 		 * in with smtpc_conn_set_io() and send EHLO again. */
 		return 0;
 	}
-	if (s->reply.code / 100 == 5 && s->reply.code != 554) {
+	if (s->reply.code / 100 == 5) {
+		what = "HELO";
 		smtpc_fmt(cmd, sizeof cmd, "HELO %s", name);
 		if (command(s, helo_to, cmd) < 0 || reply(s, helo_to) < 0) {
 			conn_failed(s, "performing the HELO handshake");
@@ -172,11 +174,45 @@ hello(struct smtpc *s)
 		if (s->reply.code / 100 == 2)
 			return 0;
 	}
-	said(s,
-	     s->reply.code / 100 == 5 && s->reply.code != 554 ? "HELO" : "EHLO",
-	     line, sizeof line);
+	said(s, what, line, sizeof line);
 	set_why(s, "4.4.2", "%s", line);
 	return -1;
+}
+
+/* Bounce every undecided item of t with text. */
+static void
+bounce_txn(struct smtpc *s, size_t t, const char *dsn, const char *text)
+{
+	for (size_t i = 0; i < s->nitems; i++)
+		if ((size_t)s->items[i].txn == t &&
+		    s->items[i].status == SMTPC_PENDING) {
+			relay_of(s, &s->items[i]);
+			smtpc_item_set(&s->items[i], SMTPC_BOUNCED, dsn, "%s",
+			               text);
+		}
+}
+
+static int
+eightbit(const char *a)
+{
+	for (; *a; a++)
+		if ((unsigned char)*a >= 0x80)
+			return 1;
+	return 0;
+}
+
+/* An address of t that needs SMTPUTF8 (RFC 6531): 8-bit bytes. */
+static int
+utf8_addr(const struct smtpc *s, size_t t)
+{
+	if (eightbit(s->txns[t].sender))
+		return 1;
+	for (size_t i = 0; i < s->nitems; i++)
+		if ((size_t)s->items[i].txn == t &&
+		    s->items[i].status == SMTPC_PENDING &&
+		    eightbit(s->items[i].addr))
+			return 1;
+	return 0;
 }
 
 /* Checks that need no command: 1 when t was settled here. */
@@ -184,39 +220,102 @@ static int
 precheck(struct smtpc *s, size_t t)
 {
 	const struct smtpc_txn *x = &s->txns[t];
-	char name[SMTPC_HOST_MAX + 64];
+	char name[SMTPC_HOST_MAX + 64], text[SMTPC_TEXT_LINE];
 
 	server_name(s, name, sizeof name);
+	if (!(s->ext.flags & SMTPC_EXT_SMTPUTF8) && utf8_addr(s, t)) {
+		smtpc_fmt(text, sizeof text,
+		          "SMTPUTF8 is required, but was not offered by host "
+		          "%s",
+		          name);
+		bounce_txn(s, t, "5.6.7", text);
+		return 1;
+	}
 	if (x->has8bit && !(s->ext.flags & SMTPC_EXT_8BITMIME)) {
-		for (size_t i = 0; i < s->nitems; i++)
-			if ((size_t)s->items[i].txn == t &&
-			    s->items[i].status == SMTPC_PENDING) {
-				relay_of(s, &s->items[i]);
-				smtpc_item_set(
-				    &s->items[i], SMTPC_BOUNCED, "5.6.3",
-				    "message has 8-bit content, but the "
-				    "server %s does not support 8BITMIME "
-				    "(tinymta does not convert to 7 bit)",
-				    name);
-			}
+		smtpc_fmt(text, sizeof text,
+		          "message has 8-bit content, but the server %s does "
+		          "not support 8BITMIME (tinymta does not convert to "
+		          "7 bit)",
+		          name);
+		bounce_txn(s, t, "5.6.3", text);
 		return 1;
 	}
 	if ((s->ext.flags & SMTPC_EXT_SIZE) && s->ext.size > 0 &&
 	    x->size > s->ext.size) {
-		for (size_t i = 0; i < s->nitems; i++)
-			if ((size_t)s->items[i].txn == t &&
-			    s->items[i].status == SMTPC_PENDING) {
-				relay_of(s, &s->items[i]);
-				smtpc_item_set(
-				    &s->items[i], SMTPC_BOUNCED, "5.3.4",
-				    "message size %llu exceeds size limit "
-				    "%llu of server %s",
-				    (unsigned long long)x->size,
-				    (unsigned long long)s->ext.size, name);
-			}
+		smtpc_fmt(text, sizeof text,
+		          "message size %llu exceeds size limit %llu of "
+		          "server %s",
+		          (unsigned long long)x->size,
+		          (unsigned long long)s->ext.size, name);
+		bounce_txn(s, t, "5.3.4", text);
 		return 1;
 	}
 	return 0;
+}
+
+/* 1 when v is usable as an ESMTP parameter value (RFC 3461 xtext: no
+ * space, no control, no 8-bit byte; at most max bytes). */
+static int
+xtext_ok(const char *v, size_t max)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* RFC 3461 RET= and ENVID= of the message, when the server has DSN. */
+static void
+dsn_mail(struct smtpc *s, struct qfile_reader *q, char *ext, size_t cap)
+{
+	char v[QFILE_ATTR_MAX], p[QFILE_ATTR_MAX + 16];
+
+	if (!(s->ext.flags & SMTPC_EXT_DSN))
+		return;
+	if (qfile_attr_get(q, "ret", v, sizeof v) == 1 &&
+	    (str_eq_nocase(v, "full") || str_eq_nocase(v, "hdrs"))) {
+		smtpc_fmt(p, sizeof p, " RET=%s",
+		          str_eq_nocase(v, "full") ? "FULL" : "HDRS");
+		str_append(ext, cap, p);
+	}
+	if (qfile_attr_get(q, "envid", v, sizeof v) == 1 && xtext_ok(v, 100)) {
+		smtpc_fmt(p, sizeof p, " ENVID=%s", v);
+		str_append(ext, cap, p);
+	}
+}
+
+/* RFC 3461 NOTIFY= and ORCPT= of a recipient, when the server has DSN. */
+static void
+dsn_rcpt(struct smtpc *s, const struct smtpc_item *it, char *ext, size_t cap)
+{
+	static const char *const words[] = {"SUCCESS", "FAILURE", "DELAY"};
+	struct qfile_rcpt *rc = &s->rc;
+	char p[QFILE_ADDR_MAX + 16];
+
+	if (!(s->ext.flags & SMTPC_EXT_DSN) ||
+	    qfile_rcpt(&s->q[it->slot], it->idx, rc) < 0)
+		return;
+	if (rc->notify & QFILE_NOTIFY_NEVER) {
+		str_append(ext, cap, " NOTIFY=NEVER");
+	} else if (rc->notify) {
+		const char *sep = " NOTIFY=";
+
+		for (unsigned b = 0; b < 3; b++)
+			if (rc->notify & (1u << b)) {
+				str_append(ext, cap, sep);
+				str_append(ext, cap, words[b]);
+				sep = ",";
+			}
+	}
+	if (rc->orcpt[0] && strchr(rc->orcpt, ';') &&
+	    xtext_ok(rc->orcpt, 500)) {
+		smtpc_fmt(p, sizeof p, " ORCPT=%s", rc->orcpt);
+		str_append(ext, cap, p);
+	}
 }
 
 /* Queue MAIL FROM for t. 0, or -1 (conn error, or s->why for a rewriting
@@ -225,7 +324,7 @@ static int
 put_mail(struct smtpc *s, size_t t, int *defer)
 {
 	const struct smtpc_txn *x = &s->txns[t];
-	char from[QFILE_ADDR_MAX + 1], ext[80] = "";
+	char from[QFILE_ADDR_MAX + 1], ext[300] = "";
 
 	if (smtpc_rewrite_sender(s, x->sender, from, sizeof from, s->why,
 	                         sizeof s->why) < 0) {
@@ -237,6 +336,10 @@ put_mail(struct smtpc *s, size_t t, int *defer)
 		          (unsigned long long)x->size);
 	if (x->has8bit)
 		str_append(ext, sizeof ext, " BODY=8BITMIME");
+	if ((x->smtputf8 || utf8_addr(s, t)) &&
+	    (s->ext.flags & SMTPC_EXT_SMTPUTF8))
+		str_append(ext, sizeof ext, " SMTPUTF8");
+	dsn_mail(s, &s->q[x->slot], ext, sizeof ext);
 	smtpc_conn_deadline(&s->conn, SMTPC_MAIL_TIMEOUT);
 	return smtpc_conn_printf(&s->conn, "MAIL FROM:<%s>%s\r\n", from, ext);
 }
@@ -244,24 +347,24 @@ put_mail(struct smtpc *s, size_t t, int *defer)
 static int
 put_rcpt(struct smtpc *s, struct smtpc_item *it, int *defer)
 {
-	char to[QFILE_ADDR_MAX + 1];
+	char to[QFILE_ADDR_MAX + 1], ext[QFILE_ADDR_MAX + 64] = "";
 
 	if (smtpc_rewrite_rcpt(s, it->addr, to, sizeof to, s->why,
 	                       sizeof s->why) < 0) {
 		*defer = 1;
 		return -1;
 	}
+	dsn_rcpt(s, it, ext, sizeof ext);
 	smtpc_conn_deadline(&s->conn, SMTPC_RCPT_TIMEOUT);
-	return smtpc_conn_printf(&s->conn, "RCPT TO:<%s>\r\n", to);
+	return smtpc_conn_printf(&s->conn, "RCPT TO:<%s>%s\r\n", to, ext);
 }
 
 /* One RCPT reply for it. */
 static void
-rcpt_result(struct smtpc *s, size_t t, struct smtpc_item *it)
+rcpt_result(struct smtpc *s, struct smtpc_item *it)
 {
 	char text[SMTPC_TEXT_LINE], dsn[16];
 
-	(void)t;
 	relay_of(s, it);
 	if (s->reply.code / 100 == 2) {
 		it->accepted = 1;
@@ -295,13 +398,16 @@ envelope(struct smtpc *s, size_t t)
 {
 	int pipe = (s->ext.flags & SMTPC_EXT_PIPELINING) != 0, defer = 0;
 	int mail_ok, any = 0;
+	char sent[SMTP_ITEMS] = {0}; /* a RCPT went out for item i */
 	size_t i;
 
 	for (i = 0; i < s->nitems; i++) {
 		s->items[i].accepted = 0;
 		if ((size_t)s->items[i].txn == t &&
-		    s->items[i].status == SMTPC_PENDING)
+		    s->items[i].status == SMTPC_PENDING) {
 			relay_of(s, &s->items[i]);
+			sent[i] = 1; /* with pipelining: all, now */
+		}
 	}
 	if (put_mail(s, t, &defer) < 0)
 		goto failed;
@@ -310,9 +416,7 @@ envelope(struct smtpc *s, size_t t)
 			goto failed;
 	}
 	for (i = 0; pipe && i < s->nitems; i++)
-		if ((size_t)s->items[i].txn == t &&
-		    s->items[i].status == SMTPC_PENDING &&
-		    put_rcpt(s, &s->items[i], &defer) < 0)
+		if (sent[i] && put_rcpt(s, &s->items[i], &defer) < 0)
 			goto failed;
 	if (pipe && reply(s, SMTPC_MAIL_TIMEOUT) < 0)
 		goto failed;
@@ -321,21 +425,22 @@ envelope(struct smtpc *s, size_t t)
 		fail_items(s, t, "MAIL FROM", 0);
 		if (closing(s, "MAIL FROM"))
 			return -1;
+		if (!pipe)
+			return 0;
 	}
-	/* with pipelining every RCPT has its reply, even after a failed
-	 * MAIL; without, RCPTs are sent only after a good MAIL */
-	for (i = 0; (pipe || mail_ok) && i < s->nitems; i++) {
+	/* with pipelining each RCPT sent has its reply, also after a failed
+	 * MAIL (read and dropped); without, RCPTs follow a good MAIL only */
+	for (i = 0; i < s->nitems; i++) {
 		struct smtpc_item *it = &s->items[i];
 
-		if ((size_t)it->txn != t ||
-		    (it->status != SMTPC_PENDING && mail_ok))
+		if (!sent[i])
 			continue;
 		if (!pipe && put_rcpt(s, it, &defer) < 0)
 			goto failed;
 		if (reply(s, SMTPC_RCPT_TIMEOUT) < 0)
 			goto failed;
 		if (mail_ok)
-			rcpt_result(s, t, it);
+			rcpt_result(s, it);
 		any |= it->accepted;
 		if (closing(s, "RCPT TO"))
 			return -1;
@@ -356,6 +461,7 @@ static int
 data(struct smtpc *s, size_t t)
 {
 	char text[SMTPC_TEXT_LINE];
+	int r;
 
 	if (command(s, SMTPC_DATA_INIT_TIMEOUT, "DATA") < 0 ||
 	    reply(s, SMTPC_DATA_INIT_TIMEOUT) < 0) {
@@ -366,7 +472,14 @@ data(struct smtpc *s, size_t t)
 		fail_items(s, t, "DATA", 1);
 		return closing(s, "DATA") ? -1 : 1;
 	}
-	if (smtpc_send_content(s, &s->q[s->txns[t].slot]) < 0) {
+	r = smtpc_send_content(s, &s->q[s->txns[t].slot]);
+	if (r == -2) { /* a table could not be read: drop the connection
+		        * before the dot, defer (s->why says which) */
+		log_warn("%s", s->why);
+		defer_txn(s, t, 0);
+		return -1;
+	}
+	if (r < 0) {
 		conn_failed(s, "sending message body");
 		return -1;
 	}
@@ -445,8 +558,10 @@ smtpc_session(struct smtpc *s, const struct smtpc_dest *dest)
 		dirty = r != 0;
 		broken = r < 0;
 	}
+	/* Postfix's smtp_skip_quit_response: the reply to QUIT is not
+	 * awaited; a server slow to say goodbye delays no result */
 	if (!broken && command(s, SMTPC_QUIT_TIMEOUT, "QUIT") == 0)
-		(void)reply(s, SMTPC_QUIT_TIMEOUT);
+		(void)smtpc_conn_flush(&s->conn);
 	smtpc_conn_close(&s->conn);
 	return 0;
 }

@@ -110,6 +110,12 @@ class CaptureServer:
     def stop(self):
         self.stopping = True
         try:
+            # shutdown wakes the thread blocked in accept(); close alone
+            # would leave the socket bound until a connection came
+            self.lsock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
             self.lsock.close()
         except OSError:
             pass
