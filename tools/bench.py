@@ -433,7 +433,7 @@ def bench_scheduler():
     d.env.cleanup()
     print(f"{'qmgr Pss, deferred queue':<34} tinymta {kib:10d} KiB   ({n + 1} messages)")
     m = int(os.environ.get("BENCH_DRAIN_N", "10000"))
-    took, peak, conc, _ = ts.drain_after_outage(m)
+    took, peak, (conc, _), _ = ts.drain_after_outage(m)
     shown = f"{took:10.1f} s" if took is not None else "  not done"
     print(f"{'drain after an outage':<34} tinymta {shown}      ({m + 1} messages, "
           f"{conc} connections, qmgr Pss peak {peak} KiB)")

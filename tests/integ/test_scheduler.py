@@ -539,10 +539,14 @@ def drain_after_outage(n):
     peak = [0]
     stop = [False]
 
+    agents = [0]
+
     def sample():
         while not stop[0]:
             try:
                 peak[0] = max(peak[0], qmgr_pss(d))
+                x = dest(d, f"[127.0.0.1]:{port}") or {}
+                agents[0] = max(agents[0], x.get("concurrency") or 0)
             except OSError:
                 pass
             time.sleep(0.2)
@@ -558,12 +562,12 @@ def drain_after_outage(n):
     d.stop()
     d.env.cleanup()
     cap.close()
-    return (took if ok else None), peak[0], conc, is_asan
+    return (took if ok else None), peak[0], (conc, agents[0]), is_asan
 
 
 def test_drain_after_outage():
     n = int(os.environ.get("SCHED_DRAIN_MESSAGES", "2000"))
-    took, peak, conc, is_asan = drain_after_outage(n)
+    took, peak, (conc, agents), is_asan = drain_after_outage(n)
     check(took is not None, f"{n + 1} messages delivered once the destination is back")
     if took is not None:
         print(f"figure: {n + 1} queued messages drained in {took:.1f} s after the "
@@ -571,6 +575,7 @@ def test_drain_after_outage():
     # slack: agents leave after sending QUIT (not waiting for the reply);
     # the server may count a session a moment after its agent ended
     check(conc <= 20 + 4, "within the concurrency limit", str(conc))
+    check(0 < agents <= 20, "qmgr's agents for it (status) within the limit", str(agents))
     if not is_asan:
         check(0 < peak < 2048, "qmgr Pss under 2 MiB while draining", f"{peak} KiB")
 
