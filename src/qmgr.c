@@ -259,6 +259,23 @@ link_input(struct qmgr *q)
 	return 0;
 }
 
+/* Every frame waiting on the link (bounded), not one per turn of the
+ * loop: a status request is not kept waiting behind a run of wake-ups
+ * (the master gives up on qmgr's reply after 500 ms). */
+static int
+link_frames(struct qmgr *q)
+{
+	for (int i = 0; i < 64; i++) {
+		struct pollfd p = {3, POLLIN, 0};
+
+		if (i > 0 && (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)))
+			return 0;
+		if (link_input(q) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 timeout_ms(const struct qmgr *q, time_t next_incoming)
 {
@@ -320,7 +337,7 @@ loop(struct qmgr *q)
 		for (nfds_t i = 1; i < n; i++)
 			if (p[i].revents)
 				qmgr_job_input(q, js[i - 1]);
-		if (p[0].revents && link_input(q) < 0)
+		if (p[0].revents && link_frames(q) < 0)
 			return;
 	}
 }

@@ -138,10 +138,35 @@ class Capture:
             return [r for m in self.messages for r in m["rcpts"]]
 
 
+class SchedDaemon(Daemon):
+    def stop(self):
+        """Stop, and make sure: a daemon left running after its test would
+        lose its directory under it."""
+        pidfile = os.path.join(self.env.spool, "pid", "master.pid")
+        try:
+            pid = int(open(pidfile).read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pid = 0
+        r = None
+        for _ in range(3):
+            r = super().stop()
+            if r.returncode == 0:
+                break
+            time.sleep(1)
+        if pid and r.returncode != 0:
+            check(False, "tinymta stop", r.stderr)
+            try:
+                os.kill(pid, 15)
+                wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 20)
+            except ProcessLookupError:
+                pass
+        return r
+
+
 def sched_daemon(extra, aliases=None):
     base = ("minimal_backoff_time = 1s\nmaximal_backoff_time = 8s\n"
             "queue_run_delay = 1s\ntinymta_dead_destination_time = 3s\n")
-    d = Daemon(base + extra, aliases)
+    d = SchedDaemon(base + extra, aliases)
     # Daemon appends its own backoff lines: ours again (the last one wins).
     d.env.write("main.cf", open(os.path.join(d.env.conf, "main.cf")).read() + base + extra)
     return d
