@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REPLY_MAX 8192
@@ -260,8 +261,57 @@ json_num(const char *json, const char *key)
 	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
 }
 
+/* The JSON string at p (after its opening quote) into out[cap], escapes
+ * kept as written; returns the position after the closing quote. */
+static const char *
+json_str(const char *p, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *p && *p != '"'; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		if (n + 1 < cap)
+			out[n++] = *p;
+	}
+	out[n] = '\0';
+	return *p ? p + 1 : p;
+}
+
+/* One line per dead destination of the status JSON (qmgr's layout:
+ * docs/processes.md "Scheduling"). */
+static void
+print_dead(const char *json)
+{
+	const char *p = strstr(json, "\"destinations\": [");
+	time_t now = time(NULL);
+
+	while (p && (p = strstr(p, "{\"name\": \"")) != NULL) {
+		char name[320], err[240] = "";
+		const char *end, *e, *d;
+
+		p = json_str(p + 10, name, sizeof name);
+		end = strchr(p, '}');
+		if (!end)
+			break;
+		e = strstr(p, "\"last_error\": \"");
+		if (e && e < end)
+			json_str(e + 15, err, sizeof err);
+		d = strstr(p, "\"dead_until\": ");
+		if (d && d < end && d[14] >= '0' && d[14] <= '9') {
+			long long until = strtoll(d + 14, NULL, 10);
+
+			printf("tinymta: destination %s: dead for %lld s more: "
+			       "%s\n",
+			       name, until > now ? until - (long long)now : 0,
+			       err);
+		}
+		p = end;
+	}
+}
+
 /* Postfix's "the mail system is running: PID: N", then one line with the
- * queue counts (the JSON has the rest). */
+ * queue counts, and the dead destinations (the JSON has the rest). */
 static void
 print_status(const char *json)
 {
@@ -277,6 +327,7 @@ print_status(const char *json)
 	       json_num(json, "oldest_age_s"),
 	       json_num(json, "deliveries_active"),
 	       strstr(json, "\"clock_set\": false") ? "; clock NOT set" : "");
+	print_dead(json);
 }
 
 int

@@ -8,6 +8,7 @@
  */
 #include "applets.h"
 #include "cmd_sendmail.h"
+#include "resolve.h"
 #include "smtpd.h"
 #include "ctl_client.h"
 #include "conf.h"
@@ -184,6 +185,8 @@ setup_conf(struct sm *s)
 		conf_problems_print(ps, stderr, "sendmail");
 	copy_param(s, c, "myhostname", s->myhostname, sizeof s->myhostname);
 	copy_param(s, c, "myorigin", s->myorigin, sizeof s->myorigin);
+	if (resolve_bare_domain(c, s->bare_domain, sizeof s->bare_domain) < 0)
+		sm_fail(s, SM_EX_CONFIG, "myorigin is too long");
 	copy_param(s, c, "queue_directory", qdir, sizeof qdir);
 	copy_param(s, c, "mail_owner", s->mail_owner, sizeof s->mail_owner);
 	s->size_limit = conf_size(c, "message_size_limit");

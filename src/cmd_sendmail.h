@@ -92,6 +92,7 @@ struct sm {
 	const struct sm_opts *o;
 	unsigned addr_flags; /* ADDR_F_* for every address */
 	char myorigin[SM_NAME_MAX];
+	char bare_domain[SM_NAME_MAX]; /* for bare recipients (resolve.h) */
 	char myhostname[SM_NAME_MAX];
 	char user[SM_NAME_MAX];
 	char fullname[SM_FULLNAME_MAX + 1];

@@ -138,11 +138,12 @@ add_rcpt(struct sm *s, const char *a)
 	s->rcpts.v[s->rcpts.n++] = copy;
 }
 
-/* Parse and normalise one addr-spec; a bare name gets @myorigin
- * (Postfix's append_at_myorigin). */
+/* Parse and normalise one addr-spec; a bare name gets @domain
+ * (Postfix's append_at_myorigin; for recipients a local domain, see
+ * resolve_bare_domain). */
 static int
 normalise(const struct sm *s, const char *text, size_t len, char *out,
-          char *why, size_t cap)
+          char *why, size_t cap, const char *domain)
 {
 	struct addr a;
 	size_t epos;
@@ -152,7 +153,7 @@ normalise(const struct sm *s, const char *text, size_t len, char *out,
 	e = addr_parse(text, len, s->addr_flags | ADDR_F_BARE | ADDR_F_OBS, &a,
 	               &epos);
 	if (e == ADDR_OK && a.domain[0] == '\0' &&
-	    str_copy(a.domain, sizeof a.domain, s->myorigin) < 0)
+	    str_copy(a.domain, sizeof a.domain, domain) < 0)
 		e = ADDR_ERR_DOMAIN_LONG;
 	if (e != ADDR_OK || addr_format(&a, out, ADDR_TEXT_MAX) < 0) {
 		str_escape(esc, sizeof esc, text, len);
@@ -173,7 +174,8 @@ sm_add_list(struct sm *s, const char *text, size_t len, char *why, size_t cap)
 	enum header_err e;
 
 	while ((e = header_addr_next(text, len, &it, &a, &epos)) == HEADER_OK) {
-		if (normalise(s, a.addr, a.addr_len, norm, why, cap) < 0)
+		if (normalise(s, a.addr, a.addr_len, norm, why, cap,
+		              s->bare_domain) < 0)
 			return -1;
 		add_rcpt(s, norm);
 	}
@@ -207,7 +209,7 @@ sm_one_addr(const struct sm *s, const char *text, char *out, char *why,
 		    header_strerror(e == HEADER_END ? HEADER_ERR_EMPTY : e));
 		return -1;
 	}
-	return normalise(s, a.addr, a.addr_len, out, why, cap);
+	return normalise(s, a.addr, a.addr_len, out, why, cap, s->myorigin);
 }
 
 void

@@ -95,7 +95,7 @@ count_queue(const char *qdir, const char *name, time_t *oldest)
 static void
 status_json(struct master *m, char *out, size_t cap)
 {
-	char queues[400] = "", q[80], fromq[CTL_REPLY_MAX / 2];
+	char queues[400] = "", q[80], fromq[CTL_REPLY_MAX - 1024];
 	time_t oldest = 0, now = time(NULL);
 
 	for (size_t i = 0; i < sizeof queue_names / sizeof queue_names[0];

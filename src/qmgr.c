@@ -5,6 +5,7 @@
  * link comes from the master.
  */
 #include "cmd_tinymta.h"
+#include "conf.h"
 #include "qmgr.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -19,6 +20,11 @@
 #include <unistd.h>
 
 #define QMGR_IDS_MAX 4096 /* IDs taken from incoming/ in one scan */
+/* The status reply: within the master's (master_ctl.c fromq). */
+#define QMGR_STATUS_MAX 6500
+/* Remote deliveries waiting for an agent before deferred mail waits on
+ * disk: enough to keep every agent of a destination busy. */
+#define QMGR_WAITING_MAX 256
 
 static int
 cmp_id(const void *a, const void *b)
@@ -33,16 +39,27 @@ room(const struct qmgr *q)
 	       conf_int(q->role.conf, "qmgr_message_active_limit");
 }
 
-/* Activate the files of one queue, oldest first. With due set, only
- * deferred files whose time (mtime) has come. */
+/* Room for deferred mail: also only while few remote deliveries wait for
+ * an agent (a backlog stays on disk, not in memory, while a destination
+ * is slow or being probed). New mail is not held back by this. */
+static int
+room_deferred(const struct qmgr *q)
+{
+	size_t waiting = 0;
+
+	for (const struct qdest *d = q->dests.head; d; d = d->next)
+		waiting += d->ntodo;
+	return room(q) && waiting < QMGR_WAITING_MAX;
+}
+
+/* Activate the files of incoming/ (or active/ at start), oldest first:
+ * new mail goes in at once. */
 static void
-scan(struct qmgr *q, const char *queue, int due)
+scan(struct qmgr *q, const char *queue)
 {
 	char(*ids)[QFILE_ID_MAX] = malloc(QMGR_IDS_MAX * sizeof *ids);
 	struct queue_iter it;
-	time_t now = time(NULL), next = 0;
-	size_t n = 0;
-	int dfd;
+	size_t n = 0, i = 0;
 
 	if (!ids || queue_iter_open(&it, q->qdir, queue) < 0) {
 		if (ids)
@@ -50,43 +67,158 @@ scan(struct qmgr *q, const char *queue, int due)
 		free(ids);
 		return;
 	}
-	dfd = dirfd(it.d);
-	while (n < QMGR_IDS_MAX && queue_iter_next(&it, ids[n]) == 1) {
-		struct stat st;
-
-		if (due && !q->flush &&
-		    fstatat(dfd, ids[n], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_mtime > now) {
-			if (next == 0 || st.st_mtime < next)
-				next = st.st_mtime;
-			continue;
-		}
+	while (n < QMGR_IDS_MAX && queue_iter_next(&it, ids[n]) == 1)
 		n++;
-	}
 	queue_iter_close(&it);
 	qsort(ids, n, sizeof *ids, cmp_id);
-	size_t i = 0;
-
 	for (; i < n && room(q); i++)
 		qmgr_activate(q, queue, ids[i]);
-	if (due && i < n) /* no room for all: look again soon */
-		q->next_deferred_scan = now + 1;
-	else if (due && (next != 0 || n == 0))
-		q->next_deferred_scan = next;
-	if (!due && i < n)
+	if (i < n || n == QMGR_IDS_MAX)
 		q->scan_incoming = 1;
 	free(ids);
 }
 
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* List the deferred files whose time (mtime) has come, or all on a
+ * flush, into q->pend (sorted: oldest first), at most QMGR_IDS_MAX at a
+ * time: a round over a larger queue goes on where the last part stopped
+ * (the directory stays open), so that every file gets its turn. They are
+ * activated a few at a time (activate_some): new mail is never stuck
+ * behind a backlog. */
+static void
+scan_deferred(struct qmgr *q)
+{
+	time_t now = time(NULL);
+	size_t n = 0;
+	int dfd, more = 0;
+
+	if (!q->pend)
+		q->pend = malloc(QMGR_IDS_MAX * sizeof *q->pend);
+	if (!q->pend ||
+	    (!q->dit.d && queue_iter_open(&q->dit, q->qdir, "deferred") < 0)) {
+		log_error("cannot scan deferred: %s", strerror(errno));
+		q->flush = 0;
+		return;
+	}
+	dfd = dirfd(q->dit.d);
+	while (queue_iter_next(&q->dit, q->pend[n]) == 1) {
+		struct stat st;
+
+		/* A flush takes every file not requeued since it began (a
+		 * retry moves the file: its ctime changes). */
+		if (fstatat(dfd, q->pend[n], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime > now &&
+		    (!q->flush || !before(&st.st_ctim, &q->flush_since))) {
+			if (q->round_next == 0 || st.st_mtime < q->round_next)
+				q->round_next = st.st_mtime;
+			continue;
+		}
+		if (++n == QMGR_IDS_MAX) {
+			more = 1; /* the rest on the next part */
+			break;
+		}
+	}
+	qsort(q->pend, n, sizeof *q->pend, cmp_id);
+	q->npend = n;
+	q->ipend = 0;
+	if (more) {
+		q->next_deferred_scan = now; /* once these are in */
+		return;
+	}
+	queue_iter_close(&q->dit);
+	q->dit.d = NULL;
+	q->flush = 0; /* the round is complete */
+	if (q->round_next != 0)
+		q->next_deferred_scan = q->round_next;
+	q->round_next = 0;
+}
+
+static long long
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Activate listed deferred files for at most QMGR_STEP_MS, then let the
+ * loop look at new mail and agents' results. */
+static void
+activate_some(struct qmgr *q)
+{
+	long long end = ms_now() + QMGR_STEP_MS;
+
+	while (q->ipend < q->npend && room_deferred(q) && ms_now() < end)
+		qmgr_activate(q, "deferred", q->pend[q->ipend++]);
+	if (q->ipend >= q->npend) {
+		free(q->pend);
+		q->pend = NULL;
+		q->npend = q->ipend = 0;
+	}
+}
+
+/* The status members: active deliveries and the destinations (as many
+ * as fit the reply; the dead ones first). */
 static void
 status_reply(struct qmgr *q)
 {
-	char json[200];
+	char json[QMGR_STATUS_MAX];
 	const char *f[] = {json};
+	FILE *mf = fmemopen(json, sizeof json, "w");
+	time_t now = time(NULL);
+	int first = 1;
 
-	snprintf(json, sizeof json,
-	         "\"deliveries_active\": %zu, \"destinations\": []",
-	         qmgr_jobs_busy(q));
+	if (!mf) {
+		snprintf(json, sizeof json,
+		         "\"deliveries_active\": %zu, \"destinations\": []",
+		         qmgr_jobs_busy(q));
+		ipc_send(3, IPC_REPLY, f, 1, NULL, 0);
+		return;
+	}
+	fprintf(mf, "\"deliveries_active\": %zu, \"destinations\": [",
+	        qmgr_jobs_busy(q));
+	for (int pass = 0; pass < 2; pass++)
+		for (struct qdest *d = q->dests.head; d; d = d->next) {
+			char err[120];
+
+			qdest_revive(d, now);
+			if (qdest_is_dead(d, now) != (pass == 0) ||
+			    ftell(mf) > (long)sizeof json - 1200)
+				continue;
+			str_copy(err, sizeof err, d->last_error);
+			fprintf(mf, "%s{\"name\": ", first ? "" : ", ");
+			conf_json_string(mf, d->name);
+			fprintf(mf,
+			        ", \"concurrency\": %u, \"window\": %u, "
+			        "\"waiting\": %zu, \"last_error\": ",
+			        d->busy, d->probe ? 1 : d->window, d->ntodo);
+			if (d->last_error[0])
+				conf_json_string(mf, err);
+			else
+				fputs("null", mf);
+			if (d->dead_until)
+				fprintf(
+				    mf,
+				    ", \"next_retry\": %lld, \"dead_until\": "
+				    "%lld}",
+				    (long long)d->dead_until,
+				    (long long)d->dead_until);
+			else
+				fputs(", \"next_retry\": null, \"dead_until\": "
+				      "null}",
+				      mf);
+			first = 0;
+		}
+	fputs("]", mf);
+	if (fclose(mf) != 0)
+		json[sizeof json - 1] = '\0';
 	ipc_send(3, IPC_REPLY, f, 1, NULL, 0);
 }
 
@@ -113,12 +245,34 @@ link_input(struct qmgr *q)
 		close(m.fds[i]);
 	if (m.type == IPC_WAKEUP)
 		q->scan_incoming = 1;
-	else if (m.type == IPC_FLUSH)
+	else if (m.type == IPC_FLUSH) {
+		/* An explicit flush also tries dead destinations again (a
+		 * probe): the administrator says the site is back. */
+		qmgr_revive(q, m.nfields == 1 && m.field[0][0] ? m.field[0]
+		                                               : NULL);
 		q->flush = 1;
-	else if (m.type == IPC_STATUS)
+		clock_gettime(CLOCK_REALTIME, &q->flush_since);
+	} else if (m.type == IPC_STATUS)
 		status_reply(q);
 	else if (m.type == IPC_DELIVER_ID && m.nfields == 1)
 		deliver_id(q, m.field[0]);
+	return 0;
+}
+
+/* Every frame waiting on the link (bounded), not one per turn of the
+ * loop: a status request is not kept waiting behind a run of wake-ups
+ * (the master gives up on qmgr's reply after 500 ms). */
+static int
+link_frames(struct qmgr *q)
+{
+	for (int i = 0; i < 64; i++) {
+		struct pollfd p = {3, POLLIN, 0};
+
+		if (i > 0 && (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)))
+			return 0;
+		if (link_input(q) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -127,6 +281,9 @@ timeout_ms(const struct qmgr *q, time_t next_incoming)
 {
 	time_t now = time(NULL), t = next_incoming;
 
+	if (q->scan_incoming || (q->npend > 0 && room_deferred(q)) ||
+	    qmgr_dests_waiting(q))
+		return 0;
 	if (q->next_deferred_scan && q->next_deferred_scan < t)
 		t = q->next_deferred_scan;
 	return t <= now ? 0 : (int)(t - now) * 1000;
@@ -140,15 +297,17 @@ work(struct qmgr *q, time_t *next_incoming)
 
 	if (q->scan_incoming || now >= *next_incoming) {
 		q->scan_incoming = 0;
-		scan(q, "incoming", 0);
+		scan(q, "incoming");
 		*next_incoming = now + delay;
 	}
-	if (q->flush ||
-	    (q->next_deferred_scan && now >= q->next_deferred_scan)) {
+	qmgr_dispatch(q); /* new mail's agents first */
+	if (q->npend == 0 && (q->flush || (q->next_deferred_scan &&
+	                                   now >= q->next_deferred_scan))) {
 		q->next_deferred_scan = now + delay;
-		scan(q, "deferred", 1);
-		q->flush = 0;
+		scan_deferred(q);
 	}
+	if (q->npend > 0)
+		activate_some(q);
 	qmgr_dispatch(q);
 }
 
@@ -178,7 +337,7 @@ loop(struct qmgr *q)
 		for (nfds_t i = 1; i < n; i++)
 			if (p[i].revents)
 				qmgr_job_input(q, js[i - 1]);
-		if (p[0].revents && link_input(q) < 0)
+		if (p[0].revents && link_frames(q) < 0)
 			return;
 	}
 }
@@ -219,7 +378,7 @@ tinymta_qmgr_main(int argc, char **argv)
 	str_copy(q->qdir, sizeof q->qdir,
 	         conf_get(q->role.conf, "queue_directory"));
 	q->todo_tail = &q->todo;
-	scan(q, "active", 0); /* left over from a crash: at least once */
+	scan(q, "active"); /* left over from a crash: at least once */
 	q->next_deferred_scan = time(NULL);
 	loop(q);
 	drain_jobs(q);

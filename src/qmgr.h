@@ -16,12 +16,16 @@
 #include <time.h>
 
 #include "qfile.h"
+#include "qmgr_dest.h"
 #include "queue.h"
 #include "resolve.h"
 #include "role.h"
 
-#define QMGR_BATCH 8 /* items per local agent (LOCAL_ITEMS) */
+#define QMGR_BATCH 8       /* items per local agent (LOCAL_ITEMS) */
+#define QMGR_SMTP_BATCH 12 /* items per smtp agent (SMTP_ITEMS) */
+#define QMGR_ITEMS_MAX 12  /* the larger of the two */
 #define QMGR_JOBS_MAX 64
+#define QMGR_STEP_MS 50 /* bulk work between looks at new mail */
 
 /* Per-recipient state while the message is active. */
 struct qrcpt {
@@ -48,6 +52,7 @@ struct qwork {
 	enum resolve_kind kind;
 	char *user, *target, *addr; /* malloc'd copies */
 	char *sender; /* envelope sender override (resolve.h), "" = none */
+	struct qdest *dest; /* remote: its destination (target = NEXTHOP) */
 	struct qwork *next;
 };
 
@@ -55,10 +60,13 @@ struct qjob {
 	int pipe;       /* read end of the result pipe; -1 when free */
 	char buf[1024]; /* partial result lines (each under 400 bytes) */
 	size_t blen;
-	struct qwork *work[QMGR_BATCH];
-	struct qmsg *slot[QMGR_BATCH]; /* message of descriptor 3 + slot */
+	struct qwork *work[QMGR_ITEMS_MAX];
+	struct qmsg *slot[QMGR_ITEMS_MAX]; /* message of descriptor 3 + slot */
 	size_t nwork, nslot;
-	char target[1024]; /* the mailbox this job writes */
+	char target[1024];  /* the mailbox this job writes, or NEXTHOP */
+	struct qdest *dest; /* an smtp agent's destination, else NULL */
+	int site;           /* its "site" line: 1 ok, 0 failed, -1 none */
+	char site_text[QDEST_ERROR_MAX];
 };
 
 struct qmgr {
@@ -66,10 +74,16 @@ struct qmgr {
 	char qdir[QUEUE_DIR_MAX];
 	struct qmsg *active;
 	size_t nactive;
-	struct qwork *todo, **todo_tail;
+	struct qwork *todo, **todo_tail;  /* local deliveries */
+	struct qdest_table dests;         /* remote ones, per NEXTHOP */
 	struct qjob *jobs[QMGR_JOBS_MAX]; /* NULL: free slot */
 	time_t next_deferred_scan;
-	int flush;         /* retry deferred mail regardless of its time */
+	int flush; /* retry deferred mail regardless of its time */
+	struct timespec flush_since; /* when that flush began */
+	struct queue_iter dit;       /* a deferred/ round in parts */
+	time_t round_next;           /* its earliest future attempt */
+	char (*pend)[QFILE_ID_MAX];  /* deferred IDs due, being activated */
+	size_t npend, ipend;
 	int scan_incoming; /* a wake-up came */
 };
 
@@ -87,7 +101,15 @@ void qmgr_msg_dest_result(struct qmgr *q, struct qmsg *m, unsigned idx,
                           const char *owner, const char *member, int status,
                           const char *dsn, const char *text);
 /* qmgr_job.c */
+void qmgr_limits(const struct qmgr *q, struct qdest_limits *l);
+/* The destination of a remote delivery (NULL: the table is full). */
+struct qdest *qmgr_dest(struct qmgr *q, const char *nexthop);
+/* Forget a destination's dead state now (flush): its next attempt is a
+ * probe. site NULL: every destination. */
+void qmgr_revive(struct qmgr *q, const char *site);
 void qmgr_dispatch(struct qmgr *q);
+/* 1 while a dead destination still has items to defer (work to do). */
+int qmgr_dests_waiting(const struct qmgr *q);
 void qmgr_job_input(struct qmgr *q, size_t slot);
 size_t qmgr_jobs_busy(const struct qmgr *q);
 /* bounce.c */

@@ -1,8 +1,11 @@
 /*
  * qmgr_job.c - hand deliveries to agents: work for one mailbox goes to
  * one agent at a time, in batches of up to QMGR_BATCH (the agent appends
- * them under one lock with one fsync), and each agent's result lines are
- * read back from its pipe. Runs as mail_owner. The agent's lines are
+ * them under one lock with one fsync); remote work goes to `tinymta smtp`
+ * agents per destination (NEXTHOP), up to QMGR_SMTP_BATCH items of any
+ * messages per agent (one connection), as many agents at once as the
+ * destination's window allows (qmgr_dest.c); each agent's result lines
+ * are read back from its pipe. Runs as mail_owner. The agent's lines are
  * checked (slot, index, status) before they change anything.
  */
 #define _GNU_SOURCE /* pipe2, O_TMPFILE */
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const kinds[] = {"mailbox", "pipe", "file"};
@@ -110,20 +114,23 @@ fail_job(struct qmgr *q, struct qjob *j, const char *why)
 }
 
 /* Open the slots' files read-only (their own offsets) and ask the master
- * for an agent. 0, or -1 (the caller fails the job). */
+ * for an agent: `local ITEM…` (7 fields an item) or, for a destination,
+ * `smtp NEXTHOP ITEM…` (5 fields). 0, or -1 (the caller fails the job). */
 static int
 launch(struct qmgr *q, struct qjob *j)
 {
 	const char *f[IPC_FIELDS_MAX];
-	char num[QMGR_BATCH][2][16];
+	char num[QMGR_ITEMS_MAX][2][16];
 	int fds[IPC_FDS_MAX], p[2], r = -1;
 	size_t nf = 0, nfd = 1;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	fds[0] = p[1];
-	f[nf++] = j->work[0]->user;
-	f[nf++] = "local";
+	f[nf++] = j->dest ? "" : j->work[0]->user;
+	f[nf++] = j->dest ? "smtp" : "local";
+	if (j->dest)
+		f[nf++] = j->dest->name;
 	j->nslot = 0;
 	for (size_t i = 0; i < j->nwork; i++) {
 		struct qwork *w = j->work[i];
@@ -134,8 +141,10 @@ launch(struct qmgr *q, struct qjob *j)
 		f[nf++] = w->m->id;
 		f[nf++] = num[i][0];
 		f[nf++] = num[i][1];
-		f[nf++] = kinds[w->kind];
-		f[nf++] = w->target;
+		if (!j->dest) {
+			f[nf++] = kinds[w->kind];
+			f[nf++] = w->target;
+		}
 		f[nf++] = w->addr;
 		f[nf++] = w->sender;
 	}
@@ -162,26 +171,121 @@ out:
 }
 
 void
-qmgr_dispatch(struct qmgr *q)
+qmgr_limits(const struct qmgr *q, struct qdest_limits *l)
+{
+	const struct conf *c = q->role.conf;
+
+	l->initial = (unsigned)conf_int(c, "initial_destination_concurrency");
+	l->limit =
+	    (unsigned)conf_int(c, "default_destination_concurrency_limit");
+	l->cohort_limit = (unsigned)conf_int(
+	    c, "default_destination_concurrency_failed_cohort_limit");
+	l->dead_time = conf_time(c, "tinymta_dead_destination_time");
+}
+
+struct qdest *
+qmgr_dest(struct qmgr *q, const char *nexthop)
+{
+	struct qdest_limits l;
+
+	qmgr_limits(q, &l);
+	return qdest_get(&q->dests, nexthop, &l, 1);
+}
+
+void
+qmgr_revive(struct qmgr *q, const char *site)
+{
+	for (struct qdest *d = q->dests.head; d; d = d->next)
+		if (d->dead_until != 0 &&
+		    (!site || str_eq_nocase(site, d->name))) {
+			d->dead_until = 1; /* long past: a probe next */
+			qdest_revive(d, time(NULL));
+		}
+}
+
+static size_t
+free_slot(const struct qmgr *q)
+{
+	size_t slot = 0;
+
+	while (slot < QMGR_JOBS_MAX && q->jobs[slot])
+		slot++;
+	return slot;
+}
+
+static long long
+process_limit(const struct qmgr *q)
 {
 	long long limit = conf_int(q->role.conf, "default_process_limit");
 
-	if (limit > QMGR_JOBS_MAX)
-		limit = QMGR_JOBS_MAX;
-	while (q->todo && (long long)qmgr_jobs_busy(q) < limit) {
-		struct qjob *j;
-		size_t slot = 0;
+	return limit > QMGR_JOBS_MAX ? QMGR_JOBS_MAX : limit;
+}
 
-		while (slot < QMGR_JOBS_MAX && q->jobs[slot])
-			slot++;
-		if (slot == QMGR_JOBS_MAX)
+static void defer_waiting(struct qmgr *q, struct qdest *d);
+
+/* Start the agents one destination may have now. */
+static void
+dispatch_dest(struct qmgr *q, struct qdest *d, time_t now)
+{
+	long long limit = process_limit(q);
+
+	qdest_revive(d, now);
+	while (d->ntodo > 0) {
+		long long busy = (long long)qmgr_jobs_busy(q);
+		unsigned avail = qdest_may_start(
+		    d, now, busy < limit ? (unsigned)(limit - busy) : 0);
+		size_t n = qdest_batch(d->ntodo, avail, QMGR_SMTP_BATCH);
+		size_t slot = free_slot(q);
+		struct qjob *j;
+
+		if (avail == 0 || slot == QMGR_JOBS_MAX)
 			return;
 		j = calloc(1, sizeof *j);
 		if (!j)
 			return;
-		if (!take_batch(q, j)) {
+		j->dest = d;
+		j->site = -1;
+		str_copy(j->target, sizeof j->target, d->name);
+		while (j->nwork < n && d->todo) {
+			struct qwork *w = d->todo;
+
+			d->todo = w->next;
+			w->next = NULL;
+			d->ntodo--;
+			j->work[j->nwork++] = w;
+		}
+		if (!d->todo)
+			d->tail = &d->todo;
+		if (launch(q, j) < 0) {
+			log_warn("cannot start a delivery agent: %s",
+			         strerror(errno));
+			fail_job(q, j, "cannot start a delivery agent");
 			free(j);
 			return;
+		}
+		d->busy++;
+		q->jobs[slot] = j;
+	}
+}
+
+void
+qmgr_dispatch(struct qmgr *q)
+{
+	long long limit = process_limit(q);
+	time_t now = time(NULL);
+
+	while (q->todo && (long long)qmgr_jobs_busy(q) < limit) {
+		struct qjob *j;
+		size_t slot = free_slot(q);
+
+		if (slot == QMGR_JOBS_MAX)
+			break;
+		j = calloc(1, sizeof *j);
+		if (!j)
+			break;
+		if (!take_batch(q, j)) {
+			free(j);
+			break;
 		}
 		if (launch(q, j) < 0) {
 			log_warn("cannot start a delivery agent: %s",
@@ -192,6 +296,67 @@ qmgr_dispatch(struct qmgr *q)
 		}
 		q->jobs[slot] = j;
 	}
+	for (struct qdest *d = q->dests.head; d; d = d->next) {
+		qdest_revive(d, now);
+		if (d->ntodo > 0 && qdest_is_dead(d, now))
+			defer_waiting(q, d);
+		else if (d->ntodo > 0)
+			dispatch_dest(q, d, now);
+	}
+	qdest_gc(
+	    &q->dests,
+	    (size_t)conf_int(q->role.conf, "tinymta_dead_destination_limit"),
+	    now);
+}
+
+static long long
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A dead destination's waiting items are deferred with its error,
+ * without an agent, for at most QMGR_STEP_MS at a time (each deferral
+ * may end a message: an fsync), so that new mail is not held up. */
+static void
+defer_waiting(struct qmgr *q, struct qdest *d)
+{
+	char why[QDEST_ERROR_MAX + 40];
+	long long end = ms_now() + QMGR_STEP_MS;
+
+	snprintf(why, sizeof why, "delivery temporarily suspended: %s",
+	         d->last_error[0] ? d->last_error : "unreachable");
+	while (d->todo && ms_now() < end) {
+		struct qwork *w = d->todo;
+
+		d->todo = w->next;
+		d->ntodo--;
+		log_info("%s: to=<%s>, relay=none, dsn=4.4.1, status=deferred "
+		         "(%s)",
+		         w->m->id, w->addr, why);
+		qmgr_msg_dest_result(q, w->m, w->idx, w->sender, w->addr,
+		                     QFILE_RCPT_DEFERRED, "4.4.1", why);
+		qmgr_msg_maybe_done(q, w->m);
+		free_work(w);
+	}
+	if (!d->todo) {
+		d->tail = &d->todo;
+		d->ntodo = 0;
+	}
+}
+
+int
+qmgr_dests_waiting(const struct qmgr *q)
+{
+	time_t now = time(NULL);
+
+	for (struct qdest *d = q->dests.head; d; d = d->next)
+		if (d->ntodo > 0 && qdest_is_dead(d, now))
+			return 1;
+	return 0;
 }
 
 /* One line "SLOT IDX STATUS DSN TEXT" from an agent. */
@@ -202,6 +367,19 @@ job_line(struct qmgr *q, struct qjob *j, char *line)
 	unsigned slot, idx;
 	int n = 0, status;
 
+	if (j->dest && strncmp(line, "site ", 5) == 0) {
+		const char *t = line + 5;
+
+		if (strncmp(t, "ok", 2) == 0 && (!t[2] || t[2] == ' '))
+			j->site = 1;
+		else if (strncmp(t, "failed", 6) == 0 && (!t[6] || t[6] == ' '))
+			j->site = 0;
+		else
+			log_warn("bad site line from a delivery agent ignored");
+		t = strchr(t, ' ');
+		str_copy(j->site_text, sizeof j->site_text, t ? t + 1 : "");
+		return;
+	}
 	if (sscanf(line, "%u %u %15s %15s %n", &slot, &idx, st, dsn, &n) < 4 ||
 	    n == 0 || slot >= j->nslot) {
 		log_warn("bad line from a delivery agent ignored");
@@ -248,5 +426,16 @@ qmgr_job_input(struct qmgr *q, size_t slot)
 	io_close(j->pipe);
 	q->jobs[slot] = NULL;
 	fail_job(q, j, "delivery agent ended without a result");
+	if (j->dest) {
+		struct qdest_limits l;
+		struct qdest *d = j->dest;
+
+		qmgr_limits(q, &l);
+		if (qdest_agent_done(d, &l, j->site, j->site_text,
+		                     time(NULL))) {
+			log_warn("destination %s is dead for %lld s: %s",
+			         d->name, l.dead_time, d->last_error);
+		}
+	}
 	free(j);
 }

@@ -10,6 +10,7 @@
  */
 #include "bounce.h"
 #include "qmgr.h"
+#include "qmgr_route.h"
 #include "util/clock.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -32,7 +33,8 @@ severity(int status)
 }
 
 static void
-add_work(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r)
+add_work(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r,
+         struct qdest *d)
 {
 	struct qwork *w = calloc(1, sizeof *w);
 
@@ -57,8 +59,15 @@ add_work(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r)
 	w->m = m;
 	w->idx = idx;
 	w->kind = r->kind;
+	w->dest = d;
 	m->rc[idx].pending++;
 	m->pending++;
+	if (d) {
+		*d->tail = w;
+		d->tail = &w->next;
+		d->ntodo++;
+		return;
+	}
 	*q->todo_tail = w;
 	q->todo_tail = &w->next;
 }
@@ -108,6 +117,54 @@ now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
 	now_dest(q, m, idx, NULL, status, dsn, text);
 }
 
+/* A remote recipient: its next hop's queue, or at once deferred (a dead
+ * destination: no agent, its last error), bounced or deferred by the
+ * routing tables. */
+static void
+route_remote(struct qmgr *q, struct qmsg *m, unsigned idx,
+             const struct resolved *r)
+{
+	char hop[QDEST_NAME_MAX], why[QDEST_ERROR_MAX + 40];
+	const char *sender = r->sender[0] ? r->sender : m->r.info.sender;
+	enum qroute k = qmgr_route(q->role.conf, sender, r->addr, hop,
+	                           sizeof hop, why, sizeof why);
+	struct qdest *d;
+	time_t now = time(NULL);
+
+	if (k == QR_BOUNCE) {
+		/* "error:5.7.1 text" as Postfix's error(8): its own code */
+		char dsn[8] = "5.0.0";
+		const char *text = why;
+		size_t n = strspn(why, "0123456789.");
+
+		if (why[0] == '5' && why[1] == '.' && n >= 5 && n < 8 &&
+		    why[n] == ' ') {
+			str_copy_n(dsn, sizeof dsn, why, n);
+			text = why + n + 1;
+		}
+		now_dest(q, m, idx, r, QFILE_RCPT_BOUNCED, dsn, text);
+		return;
+	}
+	if (k == QR_DEFER) {
+		now_dest(q, m, idx, r, QFILE_RCPT_DEFERRED, "4.3.0", why);
+		return;
+	}
+	d = qmgr_dest(q, hop);
+	if (!d) {
+		now_dest(q, m, idx, r, QFILE_RCPT_DEFERRED, "4.3.0",
+		         "too many destinations at once");
+		return;
+	}
+	qdest_revive(d, now);
+	if (qdest_is_dead(d, now)) {
+		snprintf(why, sizeof why, "delivery temporarily suspended: %s",
+		         d->last_error[0] ? d->last_error : "unreachable");
+		now_dest(q, m, idx, r, QFILE_RCPT_DEFERRED, "4.4.1", why);
+		return;
+	}
+	add_work(q, m, idx, r, d);
+}
+
 static void
 route(struct qmgr *q, struct qmsg *m, unsigned idx, const char *rcpt)
 {
@@ -133,12 +190,10 @@ route(struct qmgr *q, struct qmsg *m, unsigned idx, const char *rcpt)
 		case RES_MAILBOX:
 		case RES_PIPE:
 		case RES_FILE:
-			add_work(q, m, idx, r);
+			add_work(q, m, idx, r, NULL);
 			break;
 		case RES_REMOTE:
-			now_result(q, m, idx, QFILE_RCPT_DEFERRED, "4.4.1",
-			           "delivery to other domains (relayhost or "
-			           "MX) is not available in this version");
+			route_remote(q, m, idx, r);
 			break;
 		case RES_BOUNCE:
 			now_dest(q, m, idx, r, QFILE_RCPT_BOUNCED, r->dsn,

@@ -112,6 +112,20 @@ resolve_is_local_domain(const struct conf *c, const char *domain)
 	return 0;
 }
 
+int
+resolve_bare_domain(const struct conf *c, char *out, size_t cap)
+{
+	static const char *const names[] = {"myorigin", "myhostname"};
+	char d[300];
+
+	/* conf_get's value lasts until the next conf_* call: copy it. */
+	for (size_t i = 0; i < 2; i++)
+		if (str_copy(d, sizeof d, conf_get(c, names[i])) >= 0 &&
+		    resolve_is_local_domain(c, d))
+			return str_copy(out, cap, d) < 0 ? -1 : 0;
+	return str_copy(out, cap, "localhost") < 0 ? -1 : 0;
+}
+
 /* Look key up in every map of the list parameter; 1, 0 or -1. */
 /* noinline: keep this frame off the recursive expansion stack */
 __attribute__((noinline)) static int
@@ -645,6 +659,10 @@ resolve_addr(struct rs *s, const char *addr0, int depth)
 		return;
 	}
 	split(addr0, local, sizeof local, domain, sizeof domain);
+	/* A bare name or @localhost never leaves the box (DESIGN.md): it
+	 * resolves locally, whatever myorigin and mydestination say. */
+	int stay = !domain[0] || str_eq_nocase(domain, "localhost");
+
 	if (!domain[0]) /* a bare name: append_at_myorigin */
 		str_copy(domain, sizeof domain, conf_get(s->c, "myorigin"));
 	if (snprintf(addr, sizeof addr, "%s@%s", local, domain) >=
@@ -654,7 +672,7 @@ resolve_addr(struct rs *s, const char *addr0, int depth)
 	}
 	if (virtual_step(s, addr, local, domain, depth))
 		return;
-	if (resolve_is_local_domain(s->c, domain)) {
+	if (stay || resolve_is_local_domain(s->c, domain)) {
 		resolve_local(s, addr, local, depth);
 		return;
 	}

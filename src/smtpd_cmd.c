@@ -373,8 +373,7 @@ do_rcpt(struct smtpd *s, const struct smtp_cmd *c)
 
 	if (a.domain[0] == '\0') { /* <Postmaster> */
 		str_copy(a.local, sizeof a.local, "postmaster");
-		str_copy(a.domain, sizeof a.domain,
-		         conf_get(s->conf, "myorigin"));
+		resolve_bare_domain(s->conf, a.domain, sizeof a.domain);
 	}
 	addr_format(&c->path, rcpt, sizeof rcpt);
 	if (rcpt_policy(s, &c->path, rcpt) < 0)

@@ -17,6 +17,8 @@ tinymta's figure, Postfix's and their ratio. Rows so far:
                of an idle TLS session; the same with a resumed session
                (tinymta: session IDs through the shared cache; Postfix:
                its tickets or session cache). TLS 1.2 on both.
+  scheduler    tinymta only: qmgr Pss with 100,000 deferred messages,
+               time to drain 10,000 once a dead destination comes back.
 Later issues add rows (relay)."""
 import os
 import re
@@ -505,6 +507,36 @@ def bench_tls(tm, pf, cert):
     t.close()
 
 
+def bench_scheduler():
+    """tinymta only (figures, not timed tests): the queue manager's Pss
+    with BENCH_QMGR_N (100,000) deferred messages, and the time to drain
+    BENCH_DRAIN_N (10,000) once a dead destination comes back. Uses the
+    scheduler test's daemon, capture server and backlog helpers."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integ"))
+    os.environ.setdefault("TINYMTA", TINYMTA)
+    import test_scheduler as ts
+    n = int(os.environ.get("BENCH_QMGR_N", "100000"))
+    port = ts.closed_port()
+    d = ts.sched_daemon(f"relayhost = [127.0.0.1]:{port}\n")
+    d.start()
+    ts.send(d, "far@remote.example", subject="memory")
+    ts.wait_for(lambda: d.queue_count("deferred") == 1, 20)
+    ts.make_backlog(d, n, 3600)
+    d.env.run("tinymta", "flush")
+    time.sleep(1)
+    ts.wait_for(lambda: d.queue_count("active") == 0, 600)
+    time.sleep(1)
+    kib = ts.qmgr_pss(d)
+    d.stop()
+    d.env.cleanup()
+    print(f"{'qmgr Pss, deferred queue':<34} tinymta {kib:10d} KiB   ({n + 1} messages)")
+    m = int(os.environ.get("BENCH_DRAIN_N", "10000"))
+    took, peak, (conc, _), _ = ts.drain_after_outage(m)
+    shown = f"{took:10.1f} s" if took is not None else "  not done"
+    print(f"{'drain after an outage':<34} tinymta {shown}      ({m + 1} messages, "
+          f"{conc} connections, qmgr Pss peak {peak} KiB)")
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (a private Postfix instance needs it)")
@@ -524,9 +556,9 @@ def main():
     cert = enable_tls(top, tm, pf)
     pf.start()
     try:
-        # BENCH_ROWS=smtp (comma list of sendmail, idle, local, smtp, tls)
+        # BENCH_ROWS=smtp (comma list of sendmail, idle, local, smtp, tls, scheduler)
         # runs only those rows; the default is all of them.
-        rows = os.environ.get("BENCH_ROWS", "sendmail,idle,local,smtp,tls").split(",")
+        rows = os.environ.get("BENCH_ROWS", "sendmail,idle,local,smtp,tls,scheduler").split(",")
         print(f"tinymta: {os.path.getsize(TINYMTA)} bytes (stripped, static)")
         if "sendmail" in rows:
             bench_sendmail(top, tm, pf)
@@ -546,6 +578,8 @@ def main():
                 bench_smtp(top, tm, pf)
         if "tls" in rows:
             bench_tls(tm, pf, cert)
+        if "scheduler" in rows:
+            bench_scheduler()
     finally:
         tm.stop()
         pf.stop()

@@ -204,6 +204,13 @@ def test_boot(tmp):
                         " stat -c '%U %a' /var/mail/admin", 90)
         check(rc == 0 and out.split()[:3] == ["1", "admin", "600"],
               "boot: delivered into /var/mail/admin (owner admin, 0600)", out)
+    # A person on the serial console: mail -s, then reads it back.
+    rc, out = vm.sh("printf 'typed on the console\\n' | mail -s 'console hi' admin &&"
+                    " for i in $(seq 1 120); do grep -q 'console hi' /var/mail/admin && break;"
+                    " sleep 0.5; done; mail -H -f /var/mail/admin", 90)
+    check(rc == 0 and "console hi" in out, "boot: mail -s on the console, mail -H reads it", out)
+    rc, out = vm.sh("ls -l /etc/tinymta/cert.pem /etc/tinymta/key.pem")
+    check(rc == 0 and "-rw-------" in out, "boot: first boot made a certificate (gencert)", out)
     # Flash wear: bytes written to the spool partition per message, 20
     # messages accepted and delivered (the whole partition, journal included).
     before = written()
