@@ -152,16 +152,18 @@ ask(const char *prompt, int tty, char *out, size_t cap)
 
 	if (!tty)
 		return read_line(out, cap);
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* Echo off (discarding what was typed before) and only then the
+	 * prompt: an answer typed after the prompt is never flushed. */
 	if (tcgetattr(0, &old) < 0)
 		return 0;
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
 	if (tcsetattr(0, TCSAFLUSH, &quiet) < 0)
 		return 0;
+	fputs(prompt, stderr);
+	fflush(stderr);
 	r = read_line(out, cap);
-	tcsetattr(0, TCSAFLUSH, &old);
+	tcsetattr(0, TCSANOW, &old);
 	fputc('\n', stderr);
 	return r;
 }

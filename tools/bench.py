@@ -19,7 +19,10 @@ tinymta's figure, Postfix's and their ratio. Rows so far:
                its tickets or session cache). TLS 1.2 on both.
   scheduler    tinymta only: qmgr Pss with 100,000 deferred messages,
                time to drain 10,000 once a dead destination comes back.
-Later issues add rows (relay)."""
+  relay        smtp-source -s 20 -m 2000 -l 5120 for a remote domain into
+               each server, relayhost = an smtp-sink on loopback: time until
+               the sink holds all 2000.
+BENCH_ROWS=a,b picks rows."""
 import os
 import re
 import shutil
@@ -507,6 +510,60 @@ def bench_tls(tm, pf, cert):
     t.close()
 
 
+def bench_relay(top, tm, pf):
+    """Issue 7's relay figure: smtp-source -s 20 -m N -l 5120 into each
+    server for a remote domain, relayhost = [127.0.0.1]:PORT of an
+    smtp-sink that dumps each transaction into a file on /dev/shm; the
+    time until the sink holds all N (and until all are acknowledged)."""
+    import socket
+    if not shutil.which("smtp-sink") or not shutil.which("smtp-source"):
+        print("relay: smtp-sink/smtp-source missing (Debian's postfix package)")
+        return
+    res = {}
+    for name, mta, port in (("tinymta", tm, TM_SMTP_PORT), ("postfix", pf, PF_SMTP_PORT)):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sink_port = s.getsockname()[1]
+        s.close()
+        dump = tempfile.mkdtemp(prefix="tm-bench-sink-", dir="/dev/shm")
+        sink = subprocess.Popen(["smtp-sink", "-d", os.path.join(dump, "%H%M%S."),
+                                 f"127.0.0.1:{sink_port}", "256"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        relay = f"relayhost=[127.0.0.1]:{sink_port}"
+        if name == "tinymta":
+            subprocess.run([TINYMTA, "postconf", "-e", relay], env=mta.env, check=True)
+            subprocess.run([TINYMTA, "reload"], env=mta.env, check=True,
+                           capture_output=True)
+        else:
+            subprocess.run(["postconf", "-c", mta.etc, "-e", relay], check=True)
+            subprocess.run(["postfix", "-c", mta.etc, "reload"], check=True,
+                           capture_output=True)
+        time.sleep(1)
+        cpu0 = cpu_s(mta.master_pid())
+        t0 = time.perf_counter()
+        r = subprocess.run(["smtp-source", "-s", "20", "-m", str(N_SMTP), "-l", "5120",
+                            "-S", "relay-bench", "-f", "bench@bench.example",
+                            "-t", "someone@remote.example", f"127.0.0.1:{port}"],
+                           capture_output=True, text=True)
+        t_ack = time.perf_counter() - t0
+        deadline = time.time() + 600
+        while len(os.listdir(dump)) < N_SMTP and time.time() < deadline:
+            time.sleep(0.05)
+        t_all = time.perf_counter() - t0
+        got = len(os.listdir(dump))
+        cpu = cpu_s(mta.master_pid()) - cpu0
+        sink.terminate()
+        sink.wait()
+        shutil.rmtree(dump, ignore_errors=True)
+        res[name] = (t_ack, t_all, got, r.returncode, cpu)
+    (ta, tt, tg, trc, tc), (pa, pt, pg, prc, pc) = res["tinymta"], res["postfix"]
+    print(f"{'  load average (1 min)':<34} {os.getloadavg()[0]:.1f}")
+    row(f"relay: {N_SMTP}x5KB to smtp-sink, acked", ta, pa, "s")
+    row(f"relay: {N_SMTP}x5KB ... at the sink", tt, pt, "s")
+    row("relay: CPU of the service", tc, pc, "s")
+    print(f"{'  at the sink (smtp-source exit)':<34} tinymta {tg} ({trc})   postfix {pg} ({prc})")
+
+
 def bench_scheduler():
     """tinymta only (figures, not timed tests): the queue manager's Pss
     with BENCH_QMGR_N (100,000) deferred messages, and the time to drain
@@ -556,9 +613,10 @@ def main():
     cert = enable_tls(top, tm, pf)
     pf.start()
     try:
-        # BENCH_ROWS=smtp (comma list of sendmail, idle, local, smtp, tls, scheduler)
+        # BENCH_ROWS=smtp (comma list of sendmail, idle, local, smtp, tls, relay,
+        # scheduler)
         # runs only those rows; the default is all of them.
-        rows = os.environ.get("BENCH_ROWS", "sendmail,idle,local,smtp,tls,scheduler").split(",")
+        rows = os.environ.get("BENCH_ROWS", "sendmail,idle,local,smtp,tls,relay,scheduler").split(",")
         print(f"tinymta: {os.path.getsize(TINYMTA)} bytes (stripped, static)")
         if "sendmail" in rows:
             bench_sendmail(top, tm, pf)
@@ -578,6 +636,8 @@ def main():
                 bench_smtp(top, tm, pf)
         if "tls" in rows:
             bench_tls(tm, pf, cert)
+        if "relay" in rows:
+            bench_relay(top, tm, pf)
         if "scheduler" in rows:
             bench_scheduler()
     finally:
