@@ -404,7 +404,12 @@ def test_relay_password(hosts):
           "relay-password: password not echoed", r.stderr)
     st = os.stat(src)
     check(st.st_mode & 0o777 == 0o640, "relay-password: mode 0640", oct(st.st_mode))
-    check(os.path.exists(src + ".cdb"), "relay-password: cdb built")
+    check(os.path.exists(src + ".cdb") and
+          os.stat(src + ".cdb").st_mode & 0o777 == 0o640, "relay-password: cdb built")
+    import pwd
+    gid = pwd.getpwnam(tmlib.mail_owner()).pw_gid
+    check(st.st_uid == 0 and st.st_gid == gid, "relay-password: root:mail_owner",
+          (st.st_uid, st.st_gid))
     check(open(src).read() == f"{key} {USER}:{PASSWORD}\n",
           "relay-password: source line", open(src).read())
     r2 = tc.ENV.run("tinymta", "relay-password", "other.example", "u2",
