@@ -82,6 +82,8 @@ def make_certs(d):
     leaf("other", "other.test")
     leaf("expired", "smtp.test", days=30, when="2020-01-01 00:00:00")
     leaf("unknown", "smtp.test", signer="rogue")
+    # valid from before the build to far after it
+    leaf("longlived", "smtp.test", days=36500, when="2020-01-01 00:00:00")
 
 
 def fingerprint(name, digest="sha256"):
@@ -390,6 +392,43 @@ def test_auth(hosts):
           "no entry: no AUTH", r)
 
 
+FAKETIME_LIBS = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                 "/usr/lib/faketime/libfaketime.so.1"]
+
+
+def test_unset_clock(hosts):
+    """With the clock before the build date (unset), validity is checked
+    at the build date: a certificate valid then passes, one issued after
+    the build (made by this test) is not yet valid, an expired one
+    expired. libfaketime needs the dynamic build."""
+    lib = next((x for x in FAKETIME_LIBS if os.path.exists(x)), None)
+    with open(tmlib.BIN, "rb") as f:
+        dynamic = b"/lib64/ld-linux" in f.read(4096)
+    if lib is None or not dynamic:
+        print("SKIP unset clock: needs faketime and the dynamic build "
+              "(TINYMTA=build/asan/tinymta)")
+        return
+    c = conf(smtp_tls_security_level="verify", smtp_tls_CAfile=f"{CERTS}/ca.crt")
+    old = dict(os.environ)
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    os.environ.update(LD_PRELOAD=lib, FAKETIME="@2001-01-01 00:00:00",
+                      DONT_FAKE_MONOTONIC="1",
+                      ASAN_OPTIONS=(asan + ":" if asan else "") +
+                      "verify_asan_link_order=0")
+    try:
+        r_ok = send(hop(hosts["longlived"].port), c)
+        r_new = send(hop(hosts["good"].port), c)
+        r_old = send(hop(hosts["expired"].port), c)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    check(r_ok.status() == "sent", "unset clock: valid at the build date", r_ok)
+    check(r_new.status() == "deferred" and "not yet valid" in r_new.text(),
+          "unset clock: issued after the build: not yet valid", r_new)
+    check(r_old.status() == "deferred" and "expired" in r_old.text(),
+          "unset clock: expired before the build", r_old)
+
+
 def test_relay_password(hosts):
     h = hosts["good"]
     key = hop(h.port)
@@ -455,13 +494,14 @@ def inner():
             if r.returncode == 0:
                 break
             time.sleep(0.2)
-        for name in ("good", "goodrsa", "other", "expired", "unknown"):
+        for name in ("good", "goodrsa", "other", "expired", "unknown",
+                     "longlived"):
             hosts[name] = Host(name)
         hosts["implicit"] = Host("good", implicit=True)
         hosts["login"] = Host("good", auth_exclude_mechanism=["PLAIN"])
         for t in (test_levels, test_fingerprint, test_no_starttls,
                   test_injection, test_wrappermode, test_auth,
-                  test_relay_password):
+                  test_unset_clock, test_relay_password):
             try:
                 if t in (test_no_starttls, test_injection):
                     t()
