@@ -230,6 +230,10 @@ def test_levels(hosts):
     r = send(hop(g), conf(smtp_tls_security_level="verify"))
     check(r.status() == "deferred" and "smtp_tls_CAfile" in r.text(),
           "verify without CAfile: deferred", r)
+    tc.ENV.write("main.cf", tc.BASE + conf(smtp_tls_security_level="secure"))
+    r = tc.ENV.run("tinymta", "check")
+    tc.ENV.write("main.cf", tc.BASE)
+    check(b"need smtp_tls_CAfile" in r.stderr, "tinymta check warns", r.stderr)
 
 
 def test_fingerprint(hosts):
