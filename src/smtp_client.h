@@ -85,6 +85,7 @@ struct smtpc_dest {
 struct smtpc {
 	struct role role;
 	const char *nexthop;
+	const char *hop; /* the next hop being tried (a fallback relay too) */
 	struct smtpc_item items[SMTP_ITEMS];
 	size_t nitems;
 	struct smtpc_txn txns[SMTP_ITEMS];
@@ -134,10 +135,11 @@ int smtpc_session(struct smtpc *s, const struct smtpc_dest *dest);
  * (a configuration error: the items are deferred). Once per agent. */
 int smtpc_tls_setup(struct smtpc *s);
 /* smtp_client_tls.c: TLS on the connection now (after the 220 to
- * STARTTLS, or right after connect for smtp_tls_wrappermode): checks
+ * STARTTLS, or right after connect for smtp_tls_wrappermode: wrapper
+ * = 1): checks
  * for injected plaintext, runs the handshake, checks the certificate by
  * the level, logs the TLS line. 0, or -1 with s->why (deferred). */
-int smtpc_tls_start(struct smtpc *s);
+int smtpc_tls_start(struct smtpc *s, int wrapper);
 /* smtp_client_tls.c: close_notify and free (smtpc_conn_close's hook). */
 void smtpc_tls_end(struct smtpc *s);
 

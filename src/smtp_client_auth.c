@@ -78,7 +78,7 @@ lookup(struct smtpc *s, char *cred, size_t cap)
 {
 	static struct map m;
 	const char *spec = conf_get(s->role.conf, "smtp_sasl_password_maps");
-	const char *keys[2] = {s->nexthop, s->dest->host};
+	const char *keys[2] = {s->hop ? s->hop : s->nexthop, s->dest->host};
 	char list[CONF_VALUE_MAX], one[CONF_VALUE_MAX];
 	const char *cur = list;
 

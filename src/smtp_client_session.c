@@ -197,7 +197,7 @@ starttls(struct smtpc *s)
 		log_info("%s", s->why);
 		return -1;
 	}
-	if (smtpc_tls_start(s) < 0)
+	if (smtpc_tls_start(s, 0) < 0)
 		return -1;
 	return ehlo(s);
 }
@@ -211,7 +211,7 @@ hello(struct smtpc *s)
 	char line[SMTPC_TEXT_LINE];
 
 	if (conf_bool(s->role.conf, "smtp_tls_wrappermode") &&
-	    smtpc_tls_start(s) < 0)
+	    smtpc_tls_start(s, 1) < 0)
 		return -1;
 	if (reply(s, helo_to) < 0) {
 		conn_failed(s, "receiving the initial server greeting");

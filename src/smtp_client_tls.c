@@ -159,7 +159,7 @@ smtpc_tls_end(struct smtpc *s)
 static const char *const trust_words[] = {"Untrusted", "Trusted", "Verified"};
 
 int
-smtpc_tls_start(struct smtpc *s)
+smtpc_tls_start(struct smtpc *s, int wrapper)
 {
 	const struct smtpc_dest *d = s->dest;
 	char name[SMTPC_HOST_MAX + 64], err[TLS_ERR_MAX], desc[200];
@@ -169,7 +169,18 @@ smtpc_tls_start(struct smtpc *s)
 	    clock_is_set() ? (int64_t)time(NULL) : clock_build_epoch();
 
 	smtpc_fmt(name, sizeof name, "%s[%s]", d->host, d->addr);
-	if (smtpc_conn_pending(&s->conn)) {
+	if (wrapper && smtpc_conn_pending(&s->conn)) {
+		/* the client speaks first in TLS: a greeting in plaintext */
+		why(s, "4.7.5",
+		    "Cannot start TLS: host %s sent plaintext before the TLS "
+		    "handshake (smtp_tls_wrappermode = yes for a port without "
+		    "implicit TLS?)",
+		    name);
+		log_info("%s", s->why);
+		smtpc_conn_close(&s->conn);
+		return -1;
+	}
+	if (!wrapper && smtpc_conn_pending(&s->conn)) {
 		why(s, "4.7.0",
 		    "STARTTLS response injection by host %s: plaintext after "
 		    "the 220 reply",

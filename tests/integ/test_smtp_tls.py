@@ -349,7 +349,8 @@ def test_wrappermode(hosts):
     srv = CaptureServer()
     try:
         r = send(hop(srv.port), conf(smtp_tls_wrappermode="yes"))
-        check(r.status() == "deferred" and not srv.messages,
+        check(r.status() == "deferred" and r.dsn() == "4.7.5" and
+              "Cannot start TLS" in r.text() and not srv.messages,
               "wrappermode vs plaintext server: deferred", r)
     finally:
         srv.stop()
@@ -379,6 +380,12 @@ def test_auth(hosts):
     check(r.status() == "sent" and hl.auths and hl.auths[-1][0] == "LOGIN" and
           hl.auths[-1][3], "AUTH LOGIN: sent", (r, hl.auths))
     check(not leaked(r), "LOGIN: password not logged", r.err)
+    # a fallback relay: its own entry
+    passwords([(hop(h.port), f"{USER}:{PASSWORD}")])
+    k = len(h.auths)
+    r = send("[127.0.0.1]:1", conf(smtp_fallback_relay=hop(h.port), **base))
+    check(r.status() == "sent" and len(h.auths) == k + 1 and h.auths[-1][3],
+          "fallback relay: logs in with its entry", (r, h.auths[-2:]))
     # wrong password: deferred 4.7.0 with the server's reply
     passwords([(hop(h.port), f"{USER}:wrong-{PASSWORD}")])
     n = len(h.msgs)
