@@ -13,6 +13,13 @@
  * read them and nobody else can. A lock file (SOURCE.lock) serializes
  * concurrent runs. Runs as the invoking user (root on the device).
  * UNTRUSTED: nothing but the arguments and the typed password.
+ *
+ * `tinymta relay-password HOST USER` shares all of it for the smtp
+ * client's credentials: the line "HOST USER:PASSWORD" (postmap syntax)
+ * in the source of smtp_sasl_password_maps (its first table), replacing
+ * HOST's line; the password in clear (the client must send it), read
+ * once from standard input (twice from a terminal); same mode, owner,
+ * lock and atomic rebuild.
  */
 #define _GNU_SOURCE /* explicit_bzero in glibc */
 #include "cmd_tinymta.h"
@@ -41,22 +48,73 @@
 
 #define USERS_MODE 0640
 
+#define RELAY_HOST_MAX 300 /* "[name]:port" */
+
 struct passwd_run {
 	int del, admin;
-	char user[SASL_USER_MAX + 1];
+	int relay;       /* relay-password: user is the HOST key */
+	const char *cmd; /* "passwd" or "relay-password" for messages */
+	char login[SASL_USER_MAX + 1]; /* relay-password: USER */
+	char user[RELAY_HOST_MAX + 1];
 	char spec[CONF_VALUE_MAX];
 	char owner[CONF_VALUE_MAX]; /* mail_owner */
 	char src[MAP_PATH_MAX];
 	char tmp[MAP_PATH_MAX + 32];
-	char entry[SASL_USER_MAX + SASL_HASH_MAX + 16]; /* the new line */
+	/* the new line: "user:HASH:admin" or "HOST USER:PASSWORD" */
+	char entry[RELAY_HOST_MAX + SASL_USER_MAX + SASL_PASS_MAX + 16];
 };
 
 static int
-usage(void)
+usage(const struct passwd_run *p)
 {
-	fprintf(stderr, "usage: tinymta passwd [--admin] USER\n"
-	                "       tinymta passwd -d USER\n");
+	if (p->relay)
+		fprintf(stderr, "usage: tinymta relay-password HOST USER "
+		                "(the password on standard input)\n");
+	else
+		fprintf(stderr, "usage: tinymta passwd [--admin] USER\n"
+		                "       tinymta passwd -d USER\n");
 	return EX_USAGE;
+}
+
+/* 1 when s has 1..max bytes, none of them white space or control. */
+static int
+word_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* relay-password HOST USER. */
+static int
+parse_relay_args(struct passwd_run *p, int argc, char **argv)
+{
+	if (argc != 3)
+		return -1;
+	if (!word_ok(argv[1], RELAY_HOST_MAX) || argv[1][0] == '#') {
+		fprintf(stderr,
+		        "tinymta relay-password: bad HOST \"%s\": as in "
+		        "relayhost ([smtp.example.com]:587), no white space\n",
+		        argv[1]);
+		return -1;
+	}
+	if (sasl_user_check(argv[2], strlen(argv[2])) != SASL_OK ||
+	    !word_ok(argv[2], SASL_USER_MAX)) {
+		fprintf(stderr,
+		        "tinymta relay-password: bad user name \"%s\": 1 to "
+		        "%d characters, no white space, control or ':'\n",
+		        argv[2], SASL_USER_MAX);
+		return -1;
+	}
+	str_copy(p->user, sizeof p->user, argv[1]);
+	map_fold(p->user, strlen(p->user)); /* CDB keys are folded */
+	str_copy(p->login, sizeof p->login, argv[2]);
+	return 0;
 }
 
 static int
@@ -99,6 +157,16 @@ load_conf(struct passwd_run *p)
 	} else if (conf_load(c, ps) < 0) {
 		conf_problems_print(ps, stderr, "tinymta passwd");
 		rc = EX_CONFIG;
+	} else if (p->relay) {
+		const char *cur = conf_get(c, "smtp_sasl_password_maps");
+		char list[CONF_VALUE_MAX];
+
+		/* the first table of the list gets the entry */
+		str_copy(list, sizeof list, cur);
+		cur = list;
+		if (!conf_list_next(&cur, p->spec, sizeof p->spec))
+			p->spec[0] = '\0';
+		str_copy(p->owner, sizeof p->owner, conf_get(c, "mail_owner"));
 	} else {
 		str_copy(p->spec, sizeof p->spec,
 		         conf_get(c, "tinymta_sasl_users"));
@@ -110,8 +178,10 @@ load_conf(struct passwd_run *p)
 	if (rc == 0 && (map_spec_source(p->spec, p->src, sizeof p->src) < 0 ||
 	                snprintf(p->tmp, sizeof p->tmp, "%s.tmp.%ld", p->src,
 	                         (long)getpid()) >= (int)sizeof p->tmp)) {
-		fprintf(stderr, "tinymta passwd: tinymta_sasl_users = %s: %s\n",
-		        p->spec, strerror(errno));
+		fprintf(stderr, "tinymta %s: %s = %s: %s\n", p->cmd,
+		        p->relay ? "smtp_sasl_password_maps"
+		                 : "tinymta_sasl_users",
+		        p->spec, p->spec[0] ? strerror(errno) : "empty");
 		rc = EX_CONFIG;
 	}
 	return rc;
@@ -168,39 +238,64 @@ ask(const char *prompt, int tty, char *out, size_t cap)
 	return r;
 }
 
-/* Read the password twice into pw[SASL_PASS_MAX + 2]. 0 or an exit code. */
+/* Read the password twice into pw[SASL_PASS_MAX + 2] (relay-password
+ * from a pipe: once). 0 or an exit code. */
 static int
-read_password(char *pw)
+read_password(const struct passwd_run *p, char *pw)
 {
 	char again[SASL_PASS_MAX + 2];
 	int tty = isatty(0), a, b, rc = 0;
 
 	a = ask("New password: ", tty, pw, SASL_PASS_MAX + 2);
-	b = a == 1 ? ask("Retype new password: ", tty, again, sizeof again) : 0;
+	if (p->relay && !tty && a == 1)
+		str_copy(again, sizeof again, pw);
+	b = a == 1 && !(p->relay && !tty)
+	        ? ask("Retype new password: ", tty, again, sizeof again)
+	        : a;
 	if (a < 0 || b < 0) {
 		fprintf(stderr,
-		        "tinymta passwd: password longer than %d "
+		        "tinymta %s: password longer than %d "
 		        "bytes\n",
-		        SASL_PASS_MAX);
+		        p->cmd, SASL_PASS_MAX);
 		rc = EX_DATAERR;
 	} else if (a == 0 || b == 0) {
-		fprintf(stderr, "tinymta passwd: no password read (two lines "
-		                "are needed)\n");
+		fprintf(stderr,
+		        "tinymta %s: no password read (two lines "
+		        "are needed)\n",
+		        p->cmd);
+		rc = EX_DATAERR;
+	} else if (p->relay && !word_ok(pw, SASL_PASS_MAX) && pw[0] != '\0') {
+		fprintf(stderr, "tinymta relay-password: the password has "
+		                "white space or control characters\n");
 		rc = EX_DATAERR;
 	} else if (pw[0] == '\0') {
-		fprintf(stderr, "tinymta passwd: empty password\n");
+		fprintf(stderr, "tinymta %s: empty password\n", p->cmd);
 		rc = EX_DATAERR;
 	} else if (strcmp(pw, again) != 0) {
-		fprintf(stderr, "tinymta passwd: passwords do not match\n");
+		fprintf(stderr, "tinymta %s: passwords do not match\n", p->cmd);
 		rc = EX_DATAERR;
 	}
 	explicit_bzero(again, sizeof again);
 	return rc;
 }
 
-/* The new line "user:$6$salt$hash[:admin]" into p->entry. 0 or a code. */
+static int make_hash_entry(struct passwd_run *p, const char *pw);
+
+/* The new line "user:$6$salt$hash[:admin]" (passwd) or "HOST USER:PASSWORD"
+ * (relay-password) into p->entry. 0 or a code. */
 static int
 make_entry(struct passwd_run *p, const char *pw)
+{
+	if (p->relay) { /* the client sends it: kept in clear */
+		snprintf(p->entry, sizeof p->entry, "%s %s:%s\n", p->user,
+		         p->login, pw);
+		return 0;
+	}
+	return make_hash_entry(p, pw);
+}
+
+static int
+make_hash_entry(struct passwd_run *p, const char *pw)
 {
 	static const char abc[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	                          "abcdefghijklmnopqrstuvwxyz";
@@ -209,7 +304,7 @@ make_entry(struct passwd_run *p, const char *pw)
 	const char *h;
 
 	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-		fprintf(stderr, "tinymta passwd: getrandom: %s\n",
+		fprintf(stderr, "tinymta %s: getrandom: %s\n", p->cmd,
 		        strerror(errno));
 		return EX_OSERR;
 	}
@@ -220,8 +315,10 @@ make_entry(struct passwd_run *p, const char *pw)
 	h = crypt(pw, setting);
 	if (!h || strncmp(h, setting, sizeof setting - 1) != 0 ||
 	    strlen(h) > SASL_HASH_MAX) {
-		fprintf(stderr, "tinymta passwd: crypt: SHA-512 hashing "
-		                "failed\n");
+		fprintf(stderr,
+		        "tinymta %s: crypt: SHA-512 hashing "
+		        "failed\n",
+		        p->cmd);
 		return EX_SOFTWARE;
 	}
 	snprintf(p->entry, sizeof p->entry, "%s:%s%s\n", p->user, h,
@@ -238,6 +335,12 @@ is_user(const struct passwd_run *p, const char *line, size_t len)
 	const char *u, *v;
 	size_t ulen, vlen;
 
+	if (p->relay) { /* "HOST value": the first word */
+		size_t k = strlen(p->user);
+
+		return len > k && strncasecmp(line, p->user, k) == 0 &&
+		       (line[k] == ' ' || line[k] == '\t');
+	}
 	return sasl_users_line(line, len, &u, &ulen, &v, &vlen) == 1 &&
 	       ulen == strlen(p->user) && strncasecmp(u, p->user, ulen) == 0;
 }
@@ -283,8 +386,8 @@ set_owner(const struct passwd_run *p, int fd)
 	pw = getpwnam(p->owner);
 	if (!pw) {
 		errno = ENOENT;
-		fprintf(stderr, "tinymta passwd: mail_owner %s: no such user\n",
-		        p->owner);
+		fprintf(stderr, "tinymta %s: mail_owner %s: no such user\n",
+		        p->cmd, p->owner);
 		return -1;
 	}
 	return fchown(fd, 0, pw->pw_gid);
@@ -312,20 +415,20 @@ update_source(struct passwd_run *p)
 
 	if (io_slurp(p->src, MAP_SOURCE_MAX, &old, &len) < 0 &&
 	    errno != ENOENT) {
-		fprintf(stderr, "tinymta passwd: read %s: %s\n", p->src,
+		fprintf(stderr, "tinymta %s: read %s: %s\n", p->cmd, p->src,
 		        strerror(errno));
 		return EX_NOINPUT;
 	}
 	fd = io_open(p->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "tinymta passwd: create %s: %s\n", p->tmp,
+		fprintf(stderr, "tinymta %s: create %s: %s\n", p->cmd, p->tmp,
 		        strerror(errno));
 		free(old);
 		return EX_CANTCREAT;
 	}
 	if (rewrite(p, old ? old : "", len, fd, &found) < 0 ||
 	    set_owner(p, fd) < 0 || io_fsync(fd) < 0) {
-		fprintf(stderr, "tinymta passwd: write %s: %s\n", p->tmp,
+		fprintf(stderr, "tinymta %s: write %s: %s\n", p->cmd, p->tmp,
 		        strerror(errno));
 		rc = EX_IOERR;
 	}
@@ -333,11 +436,12 @@ update_source(struct passwd_run *p)
 	if (io_close(fd) < 0 && rc == 0)
 		rc = EX_IOERR;
 	if (rc == 0 && p->del && !found) {
-		fprintf(stderr, "tinymta passwd: %s: no such user\n", p->user);
+		fprintf(stderr, "tinymta %s: %s: no such user\n", p->cmd,
+		        p->user);
 		rc = EX_NOUSER;
 	}
 	if (rc == 0 && rename(p->tmp, p->src) < 0) {
-		fprintf(stderr, "tinymta passwd: rename %s: %s\n", p->tmp,
+		fprintf(stderr, "tinymta %s: rename %s: %s\n", p->cmd, p->tmp,
 		        strerror(errno));
 		rc = EX_CANTCREAT;
 	}
@@ -347,7 +451,7 @@ update_source(struct passwd_run *p)
 	}
 	dir_of(p->src, dir, sizeof dir);
 	if (io_fsync_dir(dir) < 0) {
-		fprintf(stderr, "tinymta passwd: fsync %s: %s\n", dir,
+		fprintf(stderr, "tinymta %s: fsync %s: %s\n", p->cmd, dir,
 		        strerror(errno));
 		return EX_IOERR;
 	}
@@ -364,7 +468,7 @@ lock(const struct passwd_run *p)
 	snprintf(path, sizeof path, "%s.lock", p->src);
 	fd = io_open(path, O_RDWR | O_CREAT, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		fprintf(stderr, "tinymta passwd: lock %s: %s\n", path,
+		fprintf(stderr, "tinymta %s: lock %s: %s\n", p->cmd, path,
 		        strerror(errno));
 		if (fd >= 0)
 			io_close(fd);
@@ -380,7 +484,7 @@ run(struct passwd_run *p)
 	int rc = 0, lk;
 
 	if (!p->del) {
-		rc = read_password(pw);
+		rc = read_password(p, pw);
 		if (rc == 0)
 			rc = make_entry(p, pw);
 		explicit_bzero(pw, sizeof pw);
@@ -391,14 +495,15 @@ run(struct passwd_run *p)
 		return EX_CANTCREAT;
 	rc = update_source(p);
 	if (rc == 0) {
-		rc = map_build(p->spec, MAP_SYNTAX_PASSWD, 0, NULL, err,
-		               sizeof err);
+		rc = map_build(
+		    p->spec, p->relay ? MAP_SYNTAX_POSTMAP : MAP_SYNTAX_PASSWD,
+		    0, NULL, err, sizeof err);
 		if (rc != 0)
-			fprintf(stderr, "tinymta passwd: %s\n", err);
+			fprintf(stderr, "tinymta %s: %s\n", p->cmd, err);
 	}
 	io_close(lk);
 	if (rc == 0)
-		printf("tinymta passwd: %s %s\n", p->user,
+		printf("tinymta %s: %s %s\n", p->cmd, p->user,
 		       p->del ? "removed" : "updated");
 	return rc;
 }
@@ -411,9 +516,30 @@ tinymta_passwd_main(int argc, char **argv)
 
 	if (!p)
 		return EX_OSERR;
+	p->cmd = "passwd";
 	log_init("tinymta", LOG_TO_STDERR);
 	if (parse_args(p, argc, argv) < 0)
-		rc = usage();
+		rc = usage(p);
+	else if ((rc = load_conf(p)) == 0)
+		rc = run(p);
+	explicit_bzero(p->entry, sizeof p->entry);
+	free(p);
+	return rc;
+}
+
+int
+tinymta_relay_password_main(int argc, char **argv)
+{
+	struct passwd_run *p = calloc(1, sizeof *p);
+	int rc;
+
+	if (!p)
+		return EX_OSERR;
+	p->relay = 1;
+	p->cmd = "relay-password";
+	log_init("tinymta", LOG_TO_STDERR);
+	if (parse_relay_args(p, argc, argv) < 0)
+		rc = usage(p);
 	else if ((rc = load_conf(p)) == 0)
 		rc = run(p);
 	explicit_bzero(p->entry, sizeof p->entry);

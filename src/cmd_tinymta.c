@@ -33,6 +33,9 @@ static const struct command {
     {"passwd", tinymta_passwd_main,
      "passwd [--admin] USER set a password for SMTP AUTH (read twice)\n"
      "  passwd -d USER       remove a user of SMTP AUTH"},
+    {"relay-password", tinymta_relay_password_main,
+     "relay-password HOST USER\n"
+     "                       the relayhost login (password on stdin)"},
     {"gencert", tinymta_gencert_main,
      "gencert [-f] [-d DAYS] [-n NAME] [CERT KEY]\n"
      "                       a self-signed ECDSA certificate for smtpd"},

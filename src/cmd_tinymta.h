@@ -14,6 +14,7 @@ int tinymta_status_main(int argc, char **argv);
 int tinymta_flush_main(int argc, char **argv);
 int tinymta_dnsq_main(int argc, char **argv);
 int tinymta_passwd_main(int argc, char **argv);
+int tinymta_relay_password_main(int argc, char **argv);
 int tinymta_gencert_main(int argc, char **argv);
 /* Roles the master starts (not for people; hidden from --help). */
 int tinymta_pickup_main(int argc, char **argv);

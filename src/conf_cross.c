@@ -134,10 +134,31 @@ check_defaults(const struct conf *c, struct conf_problems *ps)
 	return errors;
 }
 
+/* The smtp client's TLS levels that need another parameter: warnings
+ * (the agent defers every delivery and says why). */
+static void
+check_smtp_tls(const struct conf *c, struct conf_problems *ps)
+{
+	const char *lv = conf_get(c, "smtp_tls_security_level");
+	int verify = strcmp(lv, "verify") == 0 || strcmp(lv, "secure") == 0;
+	int fp = strcmp(lv, "fingerprint") == 0;
+
+	if (verify && !*conf_get(c, "smtp_tls_CAfile"))
+		add(c, ps, "smtp_tls_security_level", CONF_SEV_WARNING,
+		    "verify and secure need smtp_tls_CAfile: outbound mail "
+		    "is deferred");
+	else if (fp && !*conf_get(c, "smtp_tls_fingerprint_cert_match"))
+		add(c, ps, "smtp_tls_security_level", CONF_SEV_WARNING,
+		    "fingerprint needs smtp_tls_fingerprint_cert_match: "
+		    "outbound mail is deferred");
+}
+
 int
 conf_check(const struct conf *c, struct conf_problems *ps)
 {
 	int errors = check_defaults(c, ps);
+
+	check_smtp_tls(c, ps);
 
 	errors += check_orders(c, ps);
 	errors += check_sizes(c, ps);

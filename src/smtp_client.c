@@ -73,6 +73,7 @@ try_hop(struct smtpc *s, const char *hop, int primary)
 	size_t n = 0;
 	enum smtpc_lookup lk;
 
+	s->hop = hop; /* AUTH looks its credentials up by it */
 	lk = smtpc_lookup(s->role.conf, hop, dests, SMTPC_ADDRS_MAX, &n, dsn,
 	                  sizeof dsn, why, sizeof why);
 	if (lk == SMTPC_LK_BOUNCE && primary) {

@@ -10,6 +10,8 @@
  *   smtp_client_mx.c       MX and address lookups (dns.h)
  *   smtp_client_rewrite.c  outbound rewriting of addresses (rewrite.h)
  *   smtp_client_conn.c     the connection, timeouts (STARTTLS hook)
+ *   smtp_client_tls.c      STARTTLS, smtp_tls_wrappermode, the levels
+ *   smtp_client_auth.c     AUTH PLAIN/LOGIN with smtp_sasl_password_maps
  *   smtp_client_reply.c    server replies (PURE, fuzzed)
  *   smtp_client_data.c     content as DATA text (PURE)
  */
@@ -21,6 +23,7 @@
 #include "role.h"
 #include "smtp_client_conn.h"
 #include "smtp_client_reply.h"
+#include "tls.h"
 
 #include <netinet/in.h>
 #include <stdint.h>
@@ -82,6 +85,7 @@ struct smtpc_dest {
 struct smtpc {
 	struct role role;
 	const char *nexthop;
+	const char *hop; /* the next hop being tried (a fallback relay too) */
 	struct smtpc_item items[SMTP_ITEMS];
 	size_t nitems;
 	struct smtpc_txn txns[SMTP_ITEMS];
@@ -99,6 +103,14 @@ struct smtpc {
 	int dns_final; /* the DNS said no for good (bounced) */
 	char why[SMTPC_TEXT_LINE]; /* why the last attempt failed */
 	char why_dsn[16];
+	/* TLS (smtp_client_tls.c) */
+	int tls_level;              /* enum tls_level in effect */
+	int tls_ready;              /* 1 policy loaded, -1 unusable */
+	struct tls_anchors anchors; /* smtp_tls_CAfile */
+	struct tls_client_policy pol;
+	char tls_match[CONF_VALUE_MAX]; /* smtp_tls_fingerprint_cert_match */
+	struct tls_client *tls;         /* the running session's, or NULL */
+	int tls_on;                     /* this session is encrypted */
 };
 
 /* smtp_client.c: deliver every usable item, leaving a result in each. */
@@ -117,6 +129,24 @@ int smtpc_txn_pending(const struct smtpc *s, size_t t);
  * transaction it can; sets s->greeted, s->why. 0 when the server was
  * reached and the session ran, -1 when it was not (try another). */
 int smtpc_session(struct smtpc *s, const struct smtpc_dest *dest);
+
+/* smtp_client_tls.c: the level in effect (smtp_tls_security_level, or
+ * smtp_use_tls when it is empty) and the CA file: 0, or -1 with s->why
+ * (a configuration error: the items are deferred). Once per agent. */
+int smtpc_tls_setup(struct smtpc *s);
+/* smtp_client_tls.c: TLS on the connection now (after the 220 to
+ * STARTTLS, or right after connect for smtp_tls_wrappermode: wrapper
+ * = 1): checks
+ * for injected plaintext, runs the handshake, checks the certificate by
+ * the level, logs the TLS line. 0, or -1 with s->why (deferred). */
+int smtpc_tls_start(struct smtpc *s, int wrapper);
+/* smtp_client_tls.c: close_notify and free (smtpc_conn_close's hook). */
+void smtpc_tls_end(struct smtpc *s);
+
+/* smtp_client_auth.c: AUTH when smtp_sasl_auth_enable and the map has
+ * credentials for this next hop. 0 (done, or not needed), -1 with s->why
+ * (deferred: no TLS, failed, or the map unreadable). */
+int smtpc_auth(struct smtpc *s);
 
 /* smtp_client_nexthop.c: NEXTHOP into host (brackets removed), port
  * (default 25) and whether MX records apply (no brackets). 0 or -1. */

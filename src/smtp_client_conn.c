@@ -108,6 +108,7 @@ smtpc_conn_open(struct smtpc_conn *c, const struct sockaddr *sa, socklen_t len,
 	c->io.read = plain_read;
 	c->io.write = plain_write;
 	c->io.ctx = NULL;
+	c->io.close = NULL;
 	c->rpos = c->rlen = c->wlen = 0;
 	c->err[0] = '\0';
 	c->timed_out = 0;
@@ -252,9 +253,22 @@ smtpc_conn_reply(struct smtpc_conn *c, struct smtpc_reply *r)
 	}
 }
 
+int
+smtpc_conn_pending(struct smtpc_conn *c)
+{
+	char b;
+
+	if (c->rpos < c->rlen)
+		return 1;
+	return c->fd >= 0 && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 void
 smtpc_conn_close(struct smtpc_conn *c)
 {
+	if (c->io.close)
+		c->io.close(c);
+	c->io.close = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;

@@ -29,7 +29,8 @@ struct smtpc_io {
 	                int64_t deadline_ms);
 	ssize_t (*write)(struct smtpc_conn *c, const void *buf, size_t n,
 	                 int64_t deadline_ms);
-	void *ctx; /* the TLS engine, later */
+	void (*close)(struct smtpc_conn *c); /* NULL, or before close(2) */
+	void *ctx;                           /* the TLS session */
 };
 
 struct smtpc_conn {
@@ -65,6 +66,9 @@ int smtpc_conn_flush(struct smtpc_conn *c);
 /* Flush, then read one whole reply into r. 0, or -1 with c->err (lost
  * connection, timeout, or the parser's reason). */
 int smtpc_conn_reply(struct smtpc_conn *c, struct smtpc_reply *r);
+/* 1 when the server sent bytes not read yet (buffered or waiting in the
+ * socket): after the 220 to STARTTLS that is an injection attempt. */
+int smtpc_conn_pending(struct smtpc_conn *c);
 void smtpc_conn_close(struct smtpc_conn *c);
 
 #endif

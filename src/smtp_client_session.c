@@ -128,15 +128,91 @@ reply(struct smtpc *s, long long timeout)
 	return smtpc_conn_reply(&s->conn, &s->reply);
 }
 
-/* Greeting and EHLO/HELO: 0 ready for mail, -1 not (s->why set). */
+/* EHLO (HELO when EHLO gets 5xx and TLS is not on): 0 ready for mail,
+ * -1 not (s->why set). s->ext gets the extensions. */
 static int
-hello(struct smtpc *s)
+ehlo(struct smtpc *s)
 {
 	long long helo_to = conf_time(s->role.conf, "smtp_helo_timeout");
 	const char *name = conf_get(s->role.conf, "smtp_helo_name");
 	char line[SMTPC_TEXT_LINE], cmd[300];
 	const char *what = "EHLO";
 
+	smtpc_fmt(cmd, sizeof cmd, "EHLO %s", name);
+	if (command(s, helo_to, cmd) < 0 || reply(s, helo_to) < 0) {
+		conn_failed(s, "performing the EHLO handshake");
+		return -1;
+	}
+	memset(&s->ext, 0, sizeof s->ext);
+	if (s->reply.code / 100 == 2) {
+		smtpc_ehlo_parse(&s->reply, &s->ext);
+		return 0;
+	}
+	if (s->reply.code / 100 == 5 && !s->tls_on &&
+	    s->tls_level < TLS_LV_ENCRYPT) {
+		what = "HELO";
+		smtpc_fmt(cmd, sizeof cmd, "HELO %s", name);
+		if (command(s, helo_to, cmd) < 0 || reply(s, helo_to) < 0) {
+			conn_failed(s, "performing the HELO handshake");
+			return -1;
+		}
+		if (s->reply.code / 100 == 2)
+			return 0;
+	}
+	said(s, what, line, sizeof line);
+	set_why(s, "4.4.2", "%s", line);
+	return -1;
+}
+
+/* STARTTLS when the level asks for it and the server offers it; EHLO
+ * again inside TLS. 0 go on, -1 not (s->why set: deferred). */
+static int
+starttls(struct smtpc *s)
+{
+	long long helo_to = conf_time(s->role.conf, "smtp_helo_timeout");
+	char sn[SMTPC_HOST_MAX + 64], line[SMTPC_TEXT_LINE];
+
+	server_name(s, sn, sizeof sn);
+	if (s->tls_on || s->tls_level == TLS_LV_NONE)
+		return 0;
+	if (!(s->ext.flags & SMTPC_EXT_STARTTLS)) {
+		if (s->tls_level == TLS_LV_MAY)
+			return 0;
+		set_why(s, "4.7.4",
+		        "TLS is required, but was not offered by host %s", sn);
+		log_info("%s", s->why);
+		return -1;
+	}
+	if (command(s, helo_to, "STARTTLS") < 0 || reply(s, helo_to) < 0) {
+		conn_failed(s, "sending STARTTLS");
+		return -1;
+	}
+	if (s->reply.code != 220) {
+		if (s->tls_level == TLS_LV_MAY)
+			return 0; /* Postfix's may: go on in plaintext */
+		smtpc_reply_line(&s->reply, line, sizeof line);
+		set_why(s, "4.7.4",
+		        "TLS is required, but host %s refused to start TLS: %s",
+		        sn, line);
+		log_info("%s", s->why);
+		return -1;
+	}
+	if (smtpc_tls_start(s, 0) < 0)
+		return -1;
+	return ehlo(s);
+}
+
+/* Greeting, EHLO/HELO, STARTTLS, AUTH: 0 ready for mail, -1 not (s->why
+ * set). */
+static int
+hello(struct smtpc *s)
+{
+	long long helo_to = conf_time(s->role.conf, "smtp_helo_timeout");
+	char line[SMTPC_TEXT_LINE];
+
+	if (conf_bool(s->role.conf, "smtp_tls_wrappermode") &&
+	    smtpc_tls_start(s, 1) < 0)
+		return -1;
 	if (reply(s, helo_to) < 0) {
 		conn_failed(s, "receiving the initial server greeting");
 		return -1;
@@ -151,32 +227,9 @@ hello(struct smtpc *s)
 		return -1;
 	}
 	s->greeted = 1;
-	smtpc_fmt(cmd, sizeof cmd, "EHLO %s", name);
-	if (command(s, helo_to, cmd) < 0 || reply(s, helo_to) < 0) {
-		conn_failed(s, "performing the EHLO handshake");
+	if (ehlo(s) < 0 || starttls(s) < 0)
 		return -1;
-	}
-	memset(&s->ext, 0, sizeof s->ext);
-	if (s->reply.code / 100 == 2) {
-		smtpc_ehlo_parse(&s->reply, &s->ext);
-		/* STARTTLS goes here (TLS issue): when s->ext offers it and
-		 * the policy wants it, send STARTTLS, read 220, put BearSSL
-		 * in with smtpc_conn_set_io() and send EHLO again. */
-		return 0;
-	}
-	if (s->reply.code / 100 == 5) {
-		what = "HELO";
-		smtpc_fmt(cmd, sizeof cmd, "HELO %s", name);
-		if (command(s, helo_to, cmd) < 0 || reply(s, helo_to) < 0) {
-			conn_failed(s, "performing the HELO handshake");
-			return -1;
-		}
-		if (s->reply.code / 100 == 2)
-			return 0;
-	}
-	said(s, what, line, sizeof line);
-	set_why(s, "4.4.2", "%s", line);
-	return -1;
+	return smtpc_auth(s);
 }
 
 /* Bounce every undecided item of t with text. */
@@ -527,6 +580,8 @@ smtpc_session(struct smtpc *s, const struct smtpc_dest *dest)
 
 	s->dest = dest;
 	server_name(s, name, sizeof name);
+	if (smtpc_tls_setup(s) < 0)
+		return -1;
 	if (smtpc_conn_open(
 	        &s->conn, (const struct sockaddr *)&dest->sa, dest->salen,
 	        conf_time(s->role.conf, "smtp_connect_timeout")) < 0) {
@@ -540,6 +595,7 @@ smtpc_session(struct smtpc *s, const struct smtpc_dest *dest)
 		    command(s, SMTPC_QUIT_TIMEOUT, "QUIT") == 0)
 			(void)smtpc_conn_flush(&s->conn);
 		smtpc_conn_close(&s->conn);
+		smtpc_tls_end(s);
 		return -1;
 	}
 	for (size_t t = 0; t < s->ntxn && !broken; t++) {
@@ -563,5 +619,6 @@ smtpc_session(struct smtpc *s, const struct smtpc_dest *dest)
 	if (!broken && command(s, SMTPC_QUIT_TIMEOUT, "QUIT") == 0)
 		(void)smtpc_conn_flush(&s->conn);
 	smtpc_conn_close(&s->conn);
+	smtpc_tls_end(s);
 	return 0;
 }

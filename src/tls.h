@@ -57,7 +57,12 @@ void tls_creds_wipe(struct tls_creds *c);
 enum tls_ev { TLS_EV_NONE, TLS_EV_TIMEOUT, TLS_EV_STOP, TLS_EV_EOF, TLS_EV_IO };
 
 struct tls_conn {
-	br_ssl_server_context sc;
+	/* both contexts begin with their br_ssl_engine_context (the common
+	 * initial sequence, C11 6.5.2.3): sc.eng is the engine of either */
+	union {
+		br_ssl_server_context sc;
+		br_ssl_client_context cc;
+	};
 	br_sslio_context io;
 	int fd;
 	int timeout_ms;
@@ -72,6 +77,8 @@ struct tls_conn {
  * -1 (no entropy). The handshake happens in tls_handshake. */
 int tls_server_init(struct tls_conn *t, const struct tls_creds *creds, int fd,
                     int timeout_ms, int (*stopping)(void));
+/* The socket I/O of t->io over t->fd (both sides; after the reset). */
+void tls_io_init(struct tls_conn *t);
 /* Run the handshake. 0, or -1 (t->ev, or tls_error_text). */
 int tls_handshake(struct tls_conn *t);
 /* Read at most len bytes of application data. >0, 0 at the end (the
@@ -89,6 +96,85 @@ void tls_describe(const struct tls_conn *t, char *out, size_t cap);
 void tls_error_text(const struct tls_conn *t, char *out, size_t cap);
 /* OpenSSL's name and the key bits of a suite we offer; NULL if unknown. */
 const char *tls_suite_name(uint16_t suite, int *bits);
+
+/* ---- tls_client.c ---- */
+
+/* Levels of smtp_tls_security_level, weakest first. */
+enum tls_level {
+	TLS_LV_NONE,
+	TLS_LV_MAY,
+	TLS_LV_ENCRYPT,
+	TLS_LV_FINGERPRINT,
+	TLS_LV_VERIFY,
+	TLS_LV_SECURE,
+};
+
+#define TLS_CA_FILE_MAX (1 << 20) /* smtp_tls_CAfile: a system bundle */
+#define TLS_CA_MAX 1024           /* trust anchors taken from it */
+
+/* Trust anchors decoded from a PEM bundle (one heap block). */
+struct tls_anchors {
+	br_x509_trust_anchor *ta;
+	size_t n;
+	unsigned char *mem; /* names and keys */
+	size_t used, cap;
+};
+
+/* Load the CA certificates of path as trust anchors. 0, or -1 with err
+ * naming the file. */
+int tls_anchors_load(struct tls_anchors *a, const char *path, char *err,
+                     size_t errcap);
+int tls_anchors_parse(struct tls_anchors *a, const char *pem, size_t len,
+                      const char *path, char *err, size_t errcap);
+void tls_anchors_free(struct tls_anchors *a);
+
+/* What the client checks of the server's certificate. */
+struct tls_client_policy {
+	enum tls_level level;
+	const char *name; /* verify/secure: the name the certificate needs;
+	                   * also sent as SNI when it is not an address */
+	const struct tls_anchors *anchors; /* may be NULL (none trusted) */
+	int digest;        /* br_md5_ID, br_sha1_ID or br_sha256_ID */
+	const char *match; /* fingerprint: the list, "AA:BB:…, …" */
+	int64_t now;       /* seconds since the epoch for validity */
+};
+
+/* The certificate check: BearSSL's minimal X.509 engine for the chain
+ * (trust, dates, name) inside a class that also digests the leaf and
+ * decides by the level. */
+struct tls_x509 {
+	const br_x509_class *vtable;
+	br_x509_minimal_context xm;
+	br_x509_decoder_context leaf;
+	br_hash_compat_context hash;
+	const struct tls_client_policy *pol;
+	unsigned ncert;
+	int chain_err;  /* br_x509_minimal's verdict (0: trusted) */
+	int fp_matched; /* fingerprint level: the leaf's digest is listed */
+	unsigned char fp[64];
+	size_t fplen;
+};
+
+struct tls_client {
+	struct tls_conn t;
+	struct tls_x509 x;
+};
+
+/* Set up a client session on fd for pol (which must outlive c). 0, or
+ * -1 (no entropy). The handshake happens in tls_handshake. */
+int tls_client_init(struct tls_client *c, int fd, int timeout_ms,
+                    const struct tls_client_policy *pol);
+/* After a handshake: 2 verified (trusted chain and name, or a listed
+ * fingerprint), 1 trusted chain (name unchecked), 0 untrusted. */
+int tls_client_trust(const struct tls_client *c);
+/* Why the certificate was refused, for the bounce/defer text ("unknown
+ * CA", "name mismatch", "certificate expired or not yet valid", …);
+ * "" when it was not refused. */
+void tls_client_cert_error(const struct tls_client *c, char *out, size_t cap);
+/* The leaf's fingerprint as "AA:BB:…" (the level's digest). */
+void tls_client_fingerprint(const struct tls_client *c, char *out, size_t cap);
+/* smtp_tls_security_level etc. into a level (-1: not a level). */
+int tls_level_parse(const char *s);
 
 /* ---- tls_cache.c ---- */
 

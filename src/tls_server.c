@@ -118,7 +118,11 @@ low_write(void *ctx, const unsigned char *buf, size_t len)
 
 		if (wait_fd(t, POLLOUT) < 0)
 			return -1;
-		n = write(t->fd, buf, len);
+		/* no SIGPIPE when the peer is gone (the smtp client does not
+		 * ignore it); a descriptor that is not a socket: write(2) */
+		n = send(t->fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(t->fd, buf, len);
 		if (n > 0)
 			return (int)n;
 		if (n < 0 && errno != EINTR && errno != EAGAIN) {
@@ -179,11 +183,18 @@ tls_server_init(struct tls_conn *t, const struct tls_creds *c, int fd,
 	explicit_bzero(seed, sizeof seed);
 	if (!br_ssl_server_reset(sc))
 		return -1;
-	br_sslio_init(&t->io, e, low_read, t, low_write, t);
+	tls_io_init(t);
+	return 0;
+}
+
+void
+tls_io_init(struct tls_conn *t)
+{
+	br_sslio_init(&t->io, &t->sc.eng, low_read, t, low_write, t);
 	/* the handshake's flights go out as separate writes: without this,
 	 * Nagle's algorithm and delayed ACKs add 40 ms to each handshake */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-	return 0;
+	(void)setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
+	                 sizeof(int));
 }
 
 int
