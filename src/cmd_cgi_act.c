@@ -7,6 +7,7 @@
  * shape, then by postconf against the parameter table; values reach the
  * commands as arguments only.
  */
+#define _GNU_SOURCE /* explicit_bzero in glibc */
 #include "cmd_cgi.h"
 #include "conf.h"
 #include "qfile.h"

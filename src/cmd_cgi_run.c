@@ -4,6 +4,7 @@
  * test-relay) as child processes of its own binary: argv only, no shell,
  * output bounded.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include "cmd_cgi.h"
 #include "util/io.h"
 #include "util/sys.h"
