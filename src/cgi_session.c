@@ -98,13 +98,20 @@ int
 cgi_session_make(const unsigned char *key, const char *user, time_t now,
                  char *out, size_t cap)
 {
-	char body[CGI_USER_MAX + 24], mac[CGI_TOKEN_LEN + 1];
+	char body[CGI_USER_MAX + 48], mac[CGI_TOKEN_LEN + 1];
+	unsigned char nonce[8];
 	int n;
 
-	if (!cgi_user_ok(user))
+	/* the nonce: two logins in one second get different sessions (and
+	 * CSRF tokens) */
+	if (!cgi_user_ok(user) ||
+	    getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
 		return -1;
-	snprintf(body, sizeof body, "%s.%lld", user,
-	         (long long)now + CGI_SESSION_TTL);
+	n = snprintf(body, sizeof body, "%s.%lld.", user,
+	             (long long)now + CGI_SESSION_TTL);
+	for (size_t i = 0; i < sizeof nonce; i++)
+		n += snprintf(body + n, sizeof body - (size_t)n, "%02x",
+		              nonce[i]);
 	mac_hex(key, "session", body, mac);
 	n = snprintf(out, cap, "%s.%s", body, mac);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
@@ -114,8 +121,8 @@ int
 cgi_session_check(const unsigned char *key, const char *cookie, time_t now,
                   char *user, size_t cap)
 {
-	char body[CGI_USER_MAX + 24], mac[CGI_TOKEN_LEN + 1];
-	const char *m = strrchr(cookie, '.'), *e;
+	char body[CGI_USER_MAX + 48], mac[CGI_TOKEN_LEN + 1], *e;
+	const char *m = strrchr(cookie, '.');
 	size_t bl;
 	char *end;
 	long long exp;
@@ -130,7 +137,10 @@ cgi_session_check(const unsigned char *key, const char *cookie, time_t now,
 	mac_hex(key, "session", body, mac);
 	if (!cgi_token_eq(mac, m + 1))
 		return 0;
-	/* the MAC is ours: the body is as we wrote it */
+	/* the MAC is ours: the body is as we wrote it, USER.EXPIRY.NONCE */
+	if (!(e = strrchr(body, '.')))
+		return 0;
+	*e = '\0';
 	if (!(e = strrchr(body, '.')))
 		return 0;
 	exp = strtoll(e + 1, &end, 10);

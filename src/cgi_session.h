@@ -1,6 +1,6 @@
 /*
  * cgi_session.h - the web UI's login session and CSRF tokens: a cookie
- * "USER.EXPIRY.MAC" (MAC = HMAC-SHA256 under a random key kept in
+ * "USER.EXPIRY.NONCE.MAC" (MAC = HMAC-SHA256 under a random key kept in
  * CONFIG_DIR/webui.key, mode 0600) and a per-session form token derived
  * from it. Stateless: nothing per session is stored.
  */
@@ -13,7 +13,7 @@
 #define CGI_KEY_LEN 32
 #define CGI_SESSION_TTL 3600 /* seconds a login lasts */
 #define CGI_USER_MAX 64
-#define CGI_COOKIE_MAX (CGI_USER_MAX + 24 + 65)
+#define CGI_COOKIE_MAX (CGI_USER_MAX + 48 + 65)
 #define CGI_TOKEN_LEN 64 /* hex characters of a CSRF token */
 
 /* Read DIR/webui.key, creating it (random, 0600) when missing. 0, or -1

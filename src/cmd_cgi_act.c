@@ -222,6 +222,18 @@ test_relay(struct cgi *g)
 	    rc);
 }
 
+static int
+queue_name_ok(const char *q)
+{
+	static const char *const names[] = {"maildrop", "incoming", "active",
+	                                    "deferred", "hold",     "corrupt"};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(q, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
 void
 cgi_action(struct cgi *g, const char *action)
 {
@@ -238,17 +250,20 @@ cgi_action(struct cgi *g, const char *action)
 		say(g, rc != 0, rc == 0 ? "queue flushed" : "flush: exit %d",
 		    rc);
 	} else if (strcmp(action, "delete") == 0) {
-		const char *argv[] = {"postsuper", "-d", id, NULL};
+		const char *q = field(g, "queue");
+		const char *argv[] = {"postsuper", "-d", id, q, NULL};
 		int rc;
 
-		if (!qfile_id_valid(id)) {
+		if (!qfile_id_valid(id) || !queue_name_ok(q)) {
 			say(g, 1, "delete: not a queue ID");
 			return;
 		}
 		rc = cgi_run(argv, NULL, g->out, CGI_OUT_MAX);
-		say(g, rc != 0,
-		    rc == 0 ? "message %s deleted" : "delete %s: exit %d", id,
-		    rc);
+		/* postsuper exits 0 also when the message was already gone */
+		if (rc == 0 && strstr(g->out, "Deleted: 1 message"))
+			say(g, 0, "message %s deleted", id);
+		else
+			say(g, 1, "delete %s: not deleted (exit %d)", id, rc);
 	} else {
 		say(g, 1, "unknown action");
 	}

@@ -102,8 +102,10 @@ queue(const struct cgi *g, char *buf)
 		printf("</small></td><td>");
 		form_open(g, "delete");
 		printf("<input type=\"hidden\" name=\"id\" value=\"%s\">"
-		       "<button>Delete</button></form></td></tr>",
+		       "<input type=\"hidden\" name=\"queue\" value=\"",
 		       id);
+		cgi_html(stdout, q);
+		printf("\"><button>Delete</button></form></td></tr>");
 	}
 	printf("</table><p>%d message%s queued.</p>", n, n == 1 ? "" : "s");
 	form_open(g, "flush");
