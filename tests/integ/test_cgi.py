@@ -8,9 +8,12 @@ the page shows the error and nothing is written), the queue (delete,
 flush), the reload of a running daemon, and the commands still waiting
 for other branches (tinymta relay-password, tinymta test-relay)."""
 import html
+import http.client
 import os
 import re
 import shutil
+import socket
+import subprocess
 import sys
 import urllib.parse
 
@@ -315,9 +318,98 @@ def test_waiting():
         env.cleanup()
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def fetch(port, method, path, body=None, cookie=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    h = {}
+    if body is not None:
+        body = urllib.parse.urlencode(body)
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+    if cookie:
+        h["Cookie"] = f"tmsid={cookie}"
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read().decode("utf-8", "replace")
+    c.close()
+    return r.status, r.headers, data
+
+
+def test_httpd():
+    """BusyBox httpd (as the image runs it: -u mail_owner) serves the
+    static page and the CGI on a free loopback port."""
+    bb = shutil.which("busybox")
+    if not bb or b"httpd" not in subprocess.run([bb, "--list"],
+                                                capture_output=True).stdout:
+        check(False, "busybox with httpd installed (busybox-static)")
+        return
+    env = Env()
+    proc = None
+    try:
+        setup(env)
+        www = os.path.join(env.dir, "www")
+        shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "..",
+                                     "rootfs", "www"), www)
+        script = os.path.join(www, "cgi-bin", "tinymta")
+        with open(script, "w") as f:
+            f.write(f"#!/bin/sh\nexec {env.bin}/tinymta cgi\n")
+        os.chmod(script, 0o755)
+        port = free_port()
+        args = [bb, "httpd", "-f", "-p", f"127.0.0.1:{port}", "-h", www]
+        if ROOT:
+            args += ["-u", f"{AS}:{AS}"]
+        proc = subprocess.Popen(args, env=dict(os.environ,
+                                               TINYMTA_CONFIG_DIR=env.conf))
+        ok = wait_for(lambda: listening(port), 30)
+        check(ok, "httpd listens")
+        st, hd, page = fetch(port, "GET", "/")
+        check(st == 200 and "/cgi-bin/tinymta" in page, "static page", page)
+        st, hd, page = fetch(port, "GET", "/cgi-bin/tinymta")
+        check(st == 200 and 'value="login"' in page, "CGI: login form", page[:300])
+        st, hd, page = fetch(port, "POST", "/cgi-bin/tinymta",
+                            {"action": "login", "user": "admin", "pass": "s3cret"})
+        m = re.match(r"tmsid=([^;]+)", hd.get("Set-Cookie", ""))
+        check(st == 303 and m and hd.get("Location") == "/cgi-bin/tinymta",
+              "login through httpd: 303 and the cookie", str(hd))
+        ck = m.group(1) if m else ""
+        st, hd, page = fetch(port, "GET", "/cgi-bin/tinymta", cookie=ck)
+        check(st == 200 and "Logged in as admin" in page, "page with the session",
+              page[:300])
+        st, hd, page = fetch(port, "POST", "/cgi-bin/tinymta",
+                            form(token(page), relay_host="via-httpd.example"),
+                            cookie=ck)
+        check(st == 200 and msg(page)[0] == "ok"
+              and b"relayhost = [via-httpd.example]:587\n" in main_cf(env),
+              "save through httpd", str(msg(page)))
+        if ROOT:
+            import pwd
+            uid = pwd.getpwnam(AS).pw_uid
+            key = os.stat(os.path.join(env.conf, "webui.key"))
+            with open(f"/proc/{proc.pid}/status") as f:
+                uids = [ln.split()[1:] for ln in f if ln.startswith("Uid:")][0]
+            check(key.st_uid == uid and all(int(u) == uid for u in uids),
+                  "httpd and its CGI run as mail_owner, not root",
+                  f"{uids} key uid {key.st_uid}")
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=30)
+        env.cleanup()
+
+
 test_login()
 test_save_and_refusals()
 test_queue()
 test_reload()
 test_waiting()
+test_httpd()
 done()
