@@ -187,9 +187,12 @@ tinymta_cgi_main(int argc, char **argv)
 		return 64;
 	}
 	sys_default_signals();
-	if (!(g = calloc(1, sizeof *g)) || !(g->out = calloc(1, CGI_OUT_MAX)) ||
-	    !(c = conf_new(NULL))) {
+	g = calloc(1, sizeof *g);
+	c = conf_new(NULL);
+	if (!g || !c || !(g->out = calloc(1, CGI_OUT_MAX))) {
 		fputs("tinymta cgi: out of memory\n", stderr);
+		conf_free(c);
+		free(g);
 		return 70;
 	}
 	g->script = s && *s == '/' && !strpbrk(s, "\"<>' \r\n") ? s
@@ -198,7 +201,8 @@ tinymta_cgi_main(int argc, char **argv)
 	g->is_post = strcmp(m, "POST") == 0;
 	if (!g->is_post && strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
 		headers("405 Method Not Allowed", NULL);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	{
 		struct conf_problems *ps = conf_problems_new();
@@ -209,6 +213,7 @@ tinymta_cgi_main(int argc, char **argv)
 		conf_problems_free(ps);
 	}
 	rc = run(g, c);
+out:
 	fflush(stdout);
 	conf_free(c);
 	free(g->out);
