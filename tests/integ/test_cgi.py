@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -262,9 +263,13 @@ def test_reload():
         check('id="running" class="ok">running' in page
               and "&quot;destinations&quot;: [" in page,
               "status: running, destinations listed", page[:1500])
+        print(f"figure: page weight {len(page.encode()) / 1024:.1f} KiB (empty queue)")
+        t0 = time.time()
         st, _, page, _ = cgi(env, "POST", form(token(page),
                                                relay_host="new.example"),
                              cookie=ck)
+        print(f"figure: Save to reloaded (postconf -e, check, reload, the "
+              f"new page): {(time.time() - t0) * 1000:.0f} ms")
         check(msg(page) == ("ok", "saved and reloaded"), "save reloads the daemon",
               str(msg(page)) + page[:600])
         r = env.run("postconf", "-h", "relayhost")
