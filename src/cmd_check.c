@@ -2,11 +2,13 @@
  * cmd_check.c - `tinymta check [--json]`: load main.cf and master.cf from
  * the configuration directory and report every problem with its file,
  * line, parameter and what is accepted; exit 78 when any is an error.
+ * Also warns about secret files others can read (conf_secrets.c).
  * Runs as the invoking user (the web UI asks it before a reload). Both
  * files are untrusted; the parsers bound everything they read.
  */
 #include "cmd_tinymta.h"
 #include "conf.h"
+#include "conf_secrets.h"
 #include "master_cf.h"
 
 #include <errno.h>
@@ -58,6 +60,7 @@ check_all(struct conf_problems *ps)
 		conf_problems_add(ps, conf_dir(c), 0, "", CONF_SEV_ERROR,
 		                  "configuration directory: not a directory");
 	(void)conf_load(c, ps);
+	conf_check_secrets(c, ps);
 	n = snprintf(path, sizeof path, "%s/master.cf", conf_dir(c));
 	if (n > 0 && (size_t)n < sizeof path)
 		(void)master_cf_load(m, path, c, ps);

@@ -39,6 +39,8 @@ static const struct command {
     {"gencert", tinymta_gencert_main,
      "gencert [-f] [-d DAYS] [-n NAME] [CERT KEY]\n"
      "                       a self-signed ECDSA certificate for smtpd"},
+    {"cgi", tinymta_cgi_main,
+     "cgi                  the web UI (run by BusyBox httpd, as a CGI)"},
     {"pickup", tinymta_pickup_main, NULL},
     {"qmgr", tinymta_qmgr_main, NULL},
     {"local", tinymta_local_main, NULL},

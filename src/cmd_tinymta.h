@@ -16,6 +16,7 @@ int tinymta_dnsq_main(int argc, char **argv);
 int tinymta_passwd_main(int argc, char **argv);
 int tinymta_relay_password_main(int argc, char **argv);
 int tinymta_gencert_main(int argc, char **argv);
+int tinymta_cgi_main(int argc, char **argv);
 /* Roles the master starts (not for people; hidden from --help). */
 int tinymta_pickup_main(int argc, char **argv);
 int tinymta_qmgr_main(int argc, char **argv);

@@ -282,6 +282,9 @@ const struct conf_param conf_params[] = {
       "most unreachable destinations remembered"),
     T("tinymta_dead_destination_time", "300s", 's', 1, DAY_, 0,
       "how long an unreachable destination is not tried"),
+    E("tinymta_webui_listen", "loopback", "loopback|all", RESTART, NULL,
+      "where the web UI (BusyBox httpd) listens: loopback (127.0.0.1) or "
+      "all (the LAN, plain HTTP)"),
 };
 
 const size_t conf_nparams = sizeof conf_params / sizeof conf_params[0];

@@ -111,6 +111,8 @@ status_json(struct master *m, char *out, size_t cap)
 		snprintf(fromq, sizeof fromq,
 		         "\"deliveries_active\": %zu, \"destinations\": []",
 		         m->nagents);
+	else if (!strstr(fromq, "\"destinations\""))
+		str_append(fromq, sizeof fromq, ", \"destinations\": []");
 	snprintf(out, cap,
 	         "{\"running\": true, \"pid\": %ld, \"uptime_s\": %lld, "
 	         "\"version\": \"%s\", \"clock_set\": %s, \"queues\": {%s}, "

@@ -55,8 +55,8 @@ hash_matches(const char *pass, const char *setting, const char *want,
 	return sasl_const_eq(h, strlen(h), want, wlen);
 }
 
-int
-sasl_verify(const char *spec, const char *user, const char *pass)
+static int
+verify(const char *spec, const char *user, const char *pass, int need_admin)
 {
 	struct map *m = malloc(sizeof *m);
 	char val[SASL_HASH_MAX + 64], hash[SASL_HASH_MAX + 1];
@@ -89,7 +89,19 @@ sasl_verify(const char *spec, const char *user, const char *pass)
 	hash[hlen] = '\0';
 	ok = hash_matches(pass, hash, hash, hlen);
 	explicit_bzero(val, sizeof val);
-	return ok;
+	return ok && (admin || !need_admin);
+}
+
+int
+sasl_verify(const char *spec, const char *user, const char *pass)
+{
+	return verify(spec, user, pass, 0);
+}
+
+int
+sasl_verify_admin(const char *spec, const char *user, const char *pass)
+{
+	return verify(spec, user, pass, 1);
 }
 
 /* ---- the failure count kept by the master ---- */

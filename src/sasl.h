@@ -31,5 +31,8 @@ int sasl_sender_check(struct smtpd *s, const struct addr *sender);
  * from FILE.cdb). 1 good, 0 bad (unknown user, wrong password, no such
  * map), -1 the map could not be read (errno). */
 int sasl_verify(const char *spec, const char *user, const char *pass);
+/* The same, and the entry must carry the admin flag (tinymta passwd
+ * --admin): the web UI's login. */
+int sasl_verify_admin(const char *spec, const char *user, const char *pass);
 
 #endif

@@ -179,6 +179,11 @@ def test_boot(tmp):
           "boot: a write to the root fails", out)
     rc, out = vm.sh("tinymta status")
     check(rc == 0 and "is running" in out, "boot: tinymta runs", out)
+    rc, out = vm.sh("wget -qO- http://127.0.0.1/cgi-bin/tinymta | grep -c 'value=\"login\"';"
+                    " ps -o user,args | grep '[h]ttpd'; netstat -ltn | grep ':80 '")
+    check(rc == 0 and out.split("\n")[0].strip() == "1" and "tinymta" in out
+          and "127.0.0.1:80 " in out and "0.0.0.0:80 " not in out,
+          "boot: the web UI on 127.0.0.1:80, httpd as mail_owner", out)
     rc, out = vm.sh("ls -ld /data/mail /var/spool/tinymta/incoming /etc/tinymta/main.cf;"
                     " readlink /etc/aliases; readlink /etc/resolv.conf")
     check(rc == 0 and "drwxrwxrwt" in out and "tinymta" in out

@@ -6,13 +6,14 @@ directory replaced by @HOSTNAME@ / @CONFIG_DIR@; nondefault.ref is
 `postconf -n` for nondefault.in."""
 import json
 import os
+import pwd
 import re
 import stat
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tmlib import ROOT, Env, check, done  # noqa: E402
+from tmlib import ROOT, Env, check, done, mail_owner  # noqa: E402
 
 GOLDEN = os.path.join(ROOT, "tests", "golden", "postconf")
 CONF = os.path.join(ROOT, "conf")
@@ -460,6 +461,53 @@ def test_shipped_conf():
         env.cleanup()
 
 
+def test_check_secrets():
+    """check warns about secret files others than root and mail_owner
+    can read; postconf --json marks no parameter secret (values are file
+    names)."""
+    env = Env()
+    try:
+        pw = env.write("sasl_passwd", "[r]:587 u:p\n", mode=0o644)
+        env.write("sasl_passwd.cdb", b"", mode=0o600)
+        users = env.write("sasl_users", "", mode=0o600)
+        key = env.write("key.pem", "", mode=0o600)
+        r = env.run("tinymta", "check", "--json")
+        doc = json.loads(r.stdout or b"{}")
+        warned = [(p["file"], p["parameter"]) for p in doc.get("problems", [])
+                  if p["severity"] == "warning"]
+        check(r.returncode == 0 and warned == [(pw, "smtp_sasl_password_maps")]
+              and "readable by everyone" in out(r),
+              "check: a world-readable sasl_passwd is warned", out(r))
+        os.chmod(pw, 0o600)
+        os.chmod(users, 0o604)
+        r = env.run("tinymta", "check")
+        check(r.returncode == 0 and "sasl_passwd" not in err(r)
+              and f"{users}: tinymta_sasl_users" not in err(r)
+              and users in err(r), "check: sasl_users 0604 warned, 0600 not",
+              err(r))
+        os.chmod(users, 0o600)
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam(mail_owner())
+            os.chown(key, owner.pw_uid, owner.pw_gid)
+            os.chmod(key, 0o640)
+            r = env.run("tinymta", "check")
+            check(err(r) == "", "check: key 0640 mail_owner:its group is fine",
+                  err(r))
+            os.chown(key, 65534, owner.pw_gid)
+            r = env.run("tinymta", "check")
+            check(key in err(r) and "owned by uid 65534" in err(r),
+                  "check: a key owned by another user is warned", err(r))
+            os.chown(key, 0, 65534)
+            r = env.run("tinymta", "check")
+            check(key in err(r) and "readable by group 65534" in err(r),
+                  "check: a key readable by another group is warned", err(r))
+        r = env.run("postconf", "--json")
+        check(not any(p["secret"] for p in json.loads(r.stdout)["parameters"]),
+              "--json: no parameter value is secret")
+    finally:
+        env.cleanup()
+
+
 test_defaults_golden()
 test_nondefault_golden()
 test_names()
@@ -468,6 +516,7 @@ test_edit_around_errors()
 test_edit_concurrent()
 test_json()
 test_check()
+test_check_secrets()
 test_bad_input()
 test_config_dir()
 test_shipped_conf()
