@@ -150,6 +150,7 @@ tls_note(struct test *t)
 	if (t->s.tls_on) {
 		tls_describe(&t->s.tls->t, t->tls_desc, sizeof t->tls_desc);
 		t->tls_trust = tls_client_trust(t->s.tls);
+		tr_add(t, "-- TLS: ", t->tls_desc, strlen(t->tls_desc));
 	}
 	tls_client_cert_error(t->s.tls, t->tls_err, sizeof t->tls_err);
 }
