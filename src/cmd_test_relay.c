@@ -40,6 +40,7 @@ struct test {
 	int tls_trust;
 	char tls_err[TLS_ERR_MAX];
 	int tls_used;
+	char not_after[32]; /* the leaf certificate's, ISO 8601 UTC */
 };
 
 static void
@@ -141,12 +142,34 @@ cmd_reply(struct test *t, const char *step, long long to, const char *pre,
 	return 0;
 }
 
+/* The leaf's notAfter (BearSSL's decoder keeps days since 0000-01-01 and
+ * seconds of that day; 719528 days is 1970-01-01). */
+static void
+not_after(struct test *t)
+{
+	const br_x509_decoder_context *d = &t->s.tls->x.leaf;
+	time_t when;
+	struct tm tm;
+
+	t->not_after[0] = '\0';
+	if (!br_x509_decoder_get_pkey((br_x509_decoder_context *)d) ||
+	    d->notafter_days < 719528)
+		return;
+	when = (time_t)((int64_t)(d->notafter_days - 719528) * 86400 +
+	                d->notafter_seconds);
+	if (gmtime_r(&when, &tm) == NULL ||
+	    strftime(t->not_after, sizeof t->not_after, "%Y-%m-%dT%H:%M:%SZ",
+	             &tm) == 0)
+		t->not_after[0] = '\0';
+}
+
 static void
 tls_note(struct test *t)
 {
 	if (!t->s.tls)
 		return;
 	t->tls_used = 1;
+	not_after(t);
 	if (t->s.tls_on) {
 		tls_describe(&t->s.tls->t, t->tls_desc, sizeof t->tls_desc);
 		t->tls_trust = tls_client_trust(t->s.tls);
@@ -365,8 +388,10 @@ json_tls(const struct test *t, FILE *f)
 	ver[0] ? conf_json_string(f, ver) : (void)fputs("null", f);
 	fputs(", \"cipher\": ", f);
 	ciph[0] ? conf_json_string(f, ciph) : (void)fputs("null", f);
-	/* the certificate's names and dates are not kept by the TLS layer */
-	fputs(", \"subject\": null, \"issuer\": null, \"not_after\": null", f);
+	/* the certificate's names are not kept by the TLS layer */
+	fputs(", \"subject\": null, \"issuer\": null, \"not_after\": ", f);
+	t->not_after[0] ? conf_json_string(f, t->not_after)
+	                : (void)fputs("null", f);
 	fprintf(f, ", \"verified\": %s, \"verify_error\": ",
 	        t->tls_desc[0] && t->tls_trust == 2 ? "true" : "false");
 	t->tls_err[0] ? conf_json_string(f, t->tls_err)

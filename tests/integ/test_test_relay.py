@@ -187,6 +187,12 @@ def test_tls_auth():
         t = (j or {}).get("tls") or {}
         check(list(t) == TLS_KEYS and str(t.get("version")).startswith("TLS")
               and t.get("cipher"), "TLS+AUTH: tls object", t)
+        import datetime
+        end = tt.sh("openssl", "x509", "-in", f"{certs}/good.crt", "-noout",
+                    "-enddate").strip().split("=", 1)[1]
+        want = datetime.datetime.strptime(end, "%b %d %H:%M:%S %Y %Z")
+        check(t.get("not_after") == want.strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "TLS: not_after of the certificate", (t.get("not_after"), end))
         tr = (j or {}).get("transcript", [])
         check("C: STARTTLS" in tr and "C: AUTH PLAIN <redacted>" in tr,
               "TLS+AUTH: transcript shows STARTTLS and redacted AUTH", tr)
