@@ -36,6 +36,9 @@ static const struct command {
     {"relay-password", tinymta_relay_password_main,
      "relay-password HOST USER\n"
      "                       the relayhost login (password on stdin)"},
+    {"test-relay", tinymta_test_relay_main,
+     "test-relay [--json] [-o N=V] [--to ADDR] [--data]\n"
+     "                       try the relay settings now (transcript, verdict)"},
     {"gencert", tinymta_gencert_main,
      "gencert [-f] [-d DAYS] [-n NAME] [CERT KEY]\n"
      "                       a self-signed ECDSA certificate for smtpd"},

@@ -15,6 +15,7 @@ int tinymta_flush_main(int argc, char **argv);
 int tinymta_dnsq_main(int argc, char **argv);
 int tinymta_passwd_main(int argc, char **argv);
 int tinymta_relay_password_main(int argc, char **argv);
+int tinymta_test_relay_main(int argc, char **argv);
 int tinymta_gencert_main(int argc, char **argv);
 int tinymta_cgi_main(int argc, char **argv);
 /* Roles the master starts (not for people; hidden from --help). */

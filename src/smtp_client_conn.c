@@ -211,6 +211,8 @@ smtpc_conn_printf(struct smtpc_conn *c, const char *fmt, ...)
 		c->timed_out = 0;
 		return -1;
 	}
+	if (c->trace)
+		c->trace(c->trace_ctx, 1, line, (size_t)n);
 	return smtpc_conn_put(c, line, (size_t)n);
 }
 
@@ -229,8 +231,12 @@ smtpc_conn_reply(struct smtpc_conn *c, struct smtpc_reply *r)
 			st = smtpc_reply_feed(r, c->rbuf + c->rpos,
 			                      c->rlen - c->rpos, &used);
 			c->rpos += used;
-			if (st == SMTPC_R_DONE)
+			if (st == SMTPC_R_DONE) {
+				if (c->trace)
+					c->trace(c->trace_ctx, 0, r->text,
+					         r->textlen);
 				return 0;
+			}
 			if (st == SMTPC_R_ERR) {
 				c->timed_out = 0;
 				str_copy(c->err, sizeof c->err, r->err);

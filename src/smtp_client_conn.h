@@ -43,6 +43,11 @@ struct smtpc_conn {
 	char wbuf[SMTPC_WBUF];
 	char err[200]; /* the last failure, e.g. "Connection timed out" */
 	int timed_out; /* the last failure was the deadline */
+	/* NULL, or called with each command line (sent = 1, the line of
+	 * smtpc_conn_printf) and each whole reply (sent = 0, its text):
+	 * `tinymta test-relay`'s transcript. Survives smtpc_conn_open. */
+	void (*trace)(void *ctx, int sent, const char *p, size_t n);
+	void *trace_ctx;
 };
 
 /* Milliseconds of the monotonic clock. */

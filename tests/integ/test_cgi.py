@@ -21,6 +21,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tmlib import Env, check, done, mail_owner  # noqa: E402
 from test_daemon import Daemon, wait_for  # noqa: E402
+from capture import CaptureServer  # noqa: E402
 
 ROOT = os.geteuid() == 0
 AS = mail_owner() if ROOT else None
@@ -289,8 +290,9 @@ def has_command(env, name):
 
 
 def test_waiting():
-    """relay-password (branch smtptls) and test-relay (not built): the
-    form calls them; the full checks run once they exist."""
+    """relay-password (branch smtptls) and "Send test mail" (tinymta
+    test-relay): the form calls them; relay-password's checks run once
+    it exists."""
     env = Env()
     try:
         setup(env)
@@ -309,16 +311,35 @@ def test_waiting():
                   and "smtp_sasl_auth_enable = yes" in main_cf(env).decode(),
                   "relay-password not built yet: the page says it failed", text)
             print("WAITING: tinymta relay-password (branch smtptls)")
-        st, _, page, _ = cgi(env, "POST", form(tok, action="test"), cookie=ck)
-        cls, text = msg(page)
-        if has_command(env, "test-relay"):
-            check(cls in ("ok", "error") and 'id="out"' in page,
-                  "test mail: transcript shown", text)
-        else:
-            check(cls == "error" and "test mail: failed" in text
-                  and "unknown command" in html.unescape(page),
-                  "test-relay not built yet: the page shows the failure", text)
-            print("WAITING: tinymta test-relay (not built)")
+        # "Send test mail": tinymta test-relay --json with the form's
+        # relay and TLS level (unsaved), against a capture server
+        srv = CaptureServer()
+        try:
+            st, _, page, _ = cgi(env, "POST", form(
+                tok, action="test", relay_host="127.0.0.1",
+                relay_port=str(srv.port), tls_level="none"), cookie=ck)
+            cls, text = msg(page)
+            out = html.unescape(page)
+            check(cls == "ok" and "test mail: ok (exit 0)" in text and
+                  'id="out"' in page and '"ok": true' in out and
+                  "C: RSET" in out and any("RSET" in c for c in srv.commands),
+                  "test mail: ok, the transcript shown", (text, out[-800:]))
+        finally:
+            srv.stop()
+        srv = CaptureServer(script={"rcpt": "550 5.7.1 relay denied"})
+        try:
+            st, _, page, _ = cgi(env, "POST", form(
+                tok, action="test", relay_host="127.0.0.1",
+                relay_port=str(srv.port), tls_level="none"), cookie=ck)
+            cls, text = msg(page)
+            out = html.unescape(page)
+            check(cls == "error" and "test mail: failed (exit 69)" in text
+                  and '"failed_step": "rcpt"' in out and
+                  "550 5.7.1 relay denied" in out,
+                  "test mail: the failed step and the reply shown",
+                  (text, out[-800:]))
+        finally:
+            srv.stop()
     finally:
         env.cleanup()
 

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""test_test_relay - `tinymta test-relay`: the relay settings tried step by
+step against scripted capture servers (each failed step, exit codes, the
+--json object of DESIGN.md, -o overriding main.cf) and, for STARTTLS and
+AUTH, against aiosmtpd with openssl certificates (test_smtp_tls.py's
+helpers; skipped without aiosmtpd/openssl). The relay is an address
+literal ([127.0.0.1]:port), so no DNS is needed."""
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tmlib  # noqa: E402
+from tmlib import check  # noqa: E402
+from capture import CaptureServer, free_port  # noqa: E402
+
+KEYS = ["ok", "failed_step", "reply", "tls", "transcript"]
+TLS_KEYS = ["version", "cipher", "subject", "issuer", "not_after", "verified",
+            "verify_error"]
+
+
+def hop(port):
+    return f"[127.0.0.1]:{port}"
+
+
+def run(env, *args):
+    r = env.run("tinymta", "test-relay", *args, timeout=120)
+    return r.returncode, r.stdout.decode(errors="replace"), \
+        r.stderr.decode(errors="replace")
+
+
+def run_json(env, *args):
+    rc, out, err = run(env, "--json", *args)
+    try:
+        return rc, json.loads(out), err
+    except ValueError:
+        return rc, None, out + err
+
+
+def test_success():
+    srv = CaptureServer()
+    env = tmlib.Env("tinymta_admin_address = admin@example.org\n")
+    try:
+        rc, out, err = run(env, "-o", f"relayhost={hop(srv.port)}", "--to",
+                           "bob@example.com", "--data")
+        check(rc == 0 and out.rstrip().endswith("\nok"),
+              "success: exit 0, verdict ok", (rc, out, err))
+        srv.wait_messages(1)
+        m = srv.messages[0]
+        check(m.mail_from == "<admin@example.org>" and
+              m.rcpts == ["<bob@example.com>"],
+              "success: envelope (admin address as sender, --to)", m)
+        check(b"Subject: tinymta test-relay" in m.data,
+              "success: the test message arrived", m.data)
+        check("C: MAIL FROM:<admin@example.org>" in out and
+              "S: 250 2.0.0 Ok: queued as CAPTURE" in out,
+              "success: transcript has commands and replies", out)
+        # without --data: RSET, no message; json shape
+        rc, j, err = run_json(env, "-o", f"relayhost={hop(srv.port)}")
+        check(rc == 0 and j is not None and list(j) == KEYS and
+              j["ok"] is True and j["failed_step"] is None and
+              j["tls"] is None and isinstance(j["reply"], str),
+              "json: keys and values on success", (rc, j, err))
+        tr = j["transcript"] if j else []
+        check(all(x[:3] in ("C: ", "S: ") for x in tr) and
+              "C: RSET" in tr and "C: RCPT TO:<admin@example.org>" in tr
+              and "C: DATA" not in tr,
+              "json: transcript lines, RSET, default recipient", tr)
+        check(len(srv.messages) == 1, "no --data: no message", srv.messages)
+    finally:
+        srv.stop()
+        env.cleanup()
+
+
+def test_override():
+    """main.cf's relayhost is a dead port; -o points at the server."""
+    srv = CaptureServer()
+    dead = free_port()
+    env = tmlib.Env(f"relayhost = {hop(dead)}\n")
+    try:
+        rc, j, _ = run_json(env)
+        check(rc == 69 and j and j["failed_step"] == "connect" and
+              "refused" in j["reply"], "main.cf relayhost: connect refused, 69",
+              (rc, j))
+        rc, j, _ = run_json(env, "-o", f"relayhost={hop(srv.port)}")
+        check(rc == 0 and j and j["ok"], "-o relayhost overrides main.cf",
+              (rc, j))
+        rc, out, err = run(env, "-o", "nonsense")
+        check(rc == 64, "bad -o: usage exit 64", (rc, out, err))
+        rc, out, err = run(env, "--bogus")
+        check(rc == 64 and "usage" in err, "unknown option: usage 64", err)
+    finally:
+        srv.stop()
+        env.cleanup()
+
+
+CASES = [
+    ("greeting", {"greeting": "554 5.7.1 go away"}, 69, "554 5.7.1 go away"),
+    ("greeting", {"greeting": "421 4.3.2 busy"}, 75, "421 4.3.2 busy"),
+    ("ehlo", {"ehlo": "502 5.5.1 no EHLO"}, 69, "502 5.5.1 no EHLO"),
+    ("mail", {"mail": "553 5.7.1 sender rejected"}, 69,
+     "553 5.7.1 sender rejected"),
+    ("rcpt", {"rcpt": "550 5.1.1 no such user"}, 69, "550 5.1.1 no such user"),
+    ("rcpt", {"rcpt": "450 4.2.0 greylisted"}, 75, "450 4.2.0 greylisted"),
+    ("data", {"data": "554 5.5.1 no data"}, 69, "554 5.5.1 no data"),
+    ("data", {"dot": "552 5.3.4 too big"}, 69, "552 5.3.4 too big"),
+]
+
+
+def test_steps():
+    env = tmlib.Env()
+    try:
+        for step, script, code, reply in CASES:
+            srv = CaptureServer(script=script)
+            try:
+                rc, j, err = run_json(env, "-o", f"relayhost={hop(srv.port)}",
+                                      "--data")
+                check(rc == code and j and j["ok"] is False and
+                      j["failed_step"] == step and j["reply"] == reply,
+                      f"failed_step {step} ({reply}): exit {code}", (rc, j, err))
+                rc, out, _ = run(env, "-o", f"relayhost={hop(srv.port)}",
+                                 "--data")
+                check(out.rstrip().endswith(f"failed at {step}: {reply}"),
+                      f"verdict line for {step}", out)
+            finally:
+                srv.stop()
+        # TLS required, not offered
+        srv = CaptureServer()
+        try:
+            rc, j, _ = run_json(env, "-o", f"relayhost={hop(srv.port)}", "-o",
+                                "smtp_tls_security_level=encrypt")
+            check(rc == 69 and j and j["failed_step"] == "tls" and
+                  "not offered" in j["reply"], "TLS required, not offered",
+                  (rc, j))
+        finally:
+            srv.stop()
+        # DNS: a name that does not resolve (no resolver in reach)
+        rc, j, _ = run_json(env, "-o", "relayhost=[no-such-host.invalid]",
+                            "-o", "smtp_dns_support_level=dns")
+        check(rc in (69, 75) and j and j["failed_step"] == "dns",
+              "unknown relay host: failed at dns", (rc, j))
+    finally:
+        env.cleanup()
+
+
+# ---- TLS and AUTH: aiosmtpd (test_smtp_tls.py's helpers) ----
+
+def have_tls_tools():
+    if not shutil.which("openssl"):
+        return False
+    try:
+        import test_smtp_tls  # noqa: F401 (adds Debian's dist-packages)
+        import aiosmtpd  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def test_tls_auth():
+    if not have_tls_tools():
+        print("SKIP test_tls_auth: needs openssl and python3-aiosmtpd")
+        return
+    import test_smtp_tls as tt
+    certs = tempfile.mkdtemp(prefix="tinymta-certs-")
+    tt.CERTS = certs
+    env = tmlib.Env()
+    hosts = []
+    try:
+        tt.make_certs(certs)
+        h = tt.Host("good")
+        hosts.append(h)
+        key = hop(h.port)
+        path = env.write("sasl_passwd", f"{key} {tt.USER}:{tt.PASSWORD}\n")
+        r = env.run("postmap", f"cdb:{path}")
+        check(r.returncode == 0, "postmap sasl_passwd", r.stderr)
+        base = ["-o", f"relayhost={key}", "-o",
+                "smtp_tls_security_level=encrypt", "-o",
+                "smtp_sasl_auth_enable=yes", "-o",
+                f"smtp_sasl_password_maps=cdb:{path}"]
+        rc, j, err = run_json(env, *base, "--data")
+        check(rc == 0 and j and j["ok"] and h.msgs and h.msgs[-1][3] and
+              h.msgs[-1][4], "TLS+AUTH: ok, message over TLS, logged in",
+              (rc, j, err, h.msgs))
+        t = (j or {}).get("tls") or {}
+        check(list(t) == TLS_KEYS and str(t.get("version")).startswith("TLS")
+              and t.get("cipher"), "TLS+AUTH: tls object", t)
+        import datetime
+        end = tt.sh("openssl", "x509", "-in", f"{certs}/good.crt", "-noout",
+                    "-enddate").strip().split("=", 1)[1]
+        want = datetime.datetime.strptime(end, "%b %d %H:%M:%S %Y %Z")
+        check(t.get("not_after") == want.strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "TLS: not_after of the certificate", (t.get("not_after"), end))
+        tr = (j or {}).get("transcript", [])
+        check("C: STARTTLS" in tr and "C: AUTH PLAIN <redacted>" in tr,
+              "TLS+AUTH: transcript shows STARTTLS and redacted AUTH", tr)
+        whole = json.dumps(j) + err
+        import base64
+        plain = base64.b64encode(
+            f"\0{tt.USER}\0{tt.PASSWORD}".encode()).decode()
+        check(tt.PASSWORD not in whole and plain not in whole,
+              "TLS+AUTH: no secret in the output", whole)
+        # AUTH LOGIN: both lines redacted
+        h2 = tt.Host("good", auth_exclude_mechanism=["PLAIN"])
+        hosts.append(h2)
+        key2 = hop(h2.port)
+        env.write("sasl_passwd", f"{key} {tt.USER}:{tt.PASSWORD}\n"
+                  f"{key2} {tt.USER}:{tt.PASSWORD}\n")
+        env.run("postmap", f"cdb:{path}")
+        rc, out, err = run(env, *base, "-o", f"relayhost={key2}")
+        check(rc == 0 and "C: AUTH LOGIN" in out and
+              out.count("C: <redacted>") == 2 and tt.PASSWORD not in out,
+              "AUTH LOGIN: user and password redacted", (rc, out, err))
+        # a wrong password: 535
+        env.write("sasl_passwd", f"{key} {tt.USER}:wrong\n")
+        env.run("postmap", f"cdb:{path}")
+        rc, j, err = run_json(env, *base)
+        check(rc == 69 and j and j["failed_step"] == "auth" and
+              "535" in j["reply"], "AUTH refused: failed at auth, 69",
+              (rc, j, err))
+        # verify: the certificate names smtp.test, not 127.0.0.1
+        rc, j, err = run_json(env, "-o", f"relayhost={key}", "-o",
+                              "smtp_tls_security_level=verify", "-o",
+                              f"smtp_tls_CAfile={certs}/ca.crt")
+        t = (j or {}).get("tls") or {}
+        check(rc == 69 and j and j["failed_step"] == "tls" and
+              t.get("verified") is False and t.get("verify_error"),
+              "verify: name mismatch at tls, verify_error", (rc, j, err))
+    finally:
+        for h in hosts:
+            h.stop()
+        env.cleanup()
+        shutil.rmtree(certs, ignore_errors=True)
+
+
+def main():
+    for t in (test_success, test_override, test_steps, test_tls_auth):
+        try:
+            t()
+        except Exception as e:  # a crash of the test is a failure
+            import traceback
+            traceback.print_exc()
+            check(False, f"{t.__name__} raised", repr(e))
+    tmlib.done()
+
+
+if __name__ == "__main__":
+    socket.setdefaulttimeout(60)
+    main()
