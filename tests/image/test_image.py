@@ -148,11 +148,16 @@ def debugfs(img, path):
 
 
 def debugfs_ls(img, path):
-    r = subprocess.run(["debugfs", "-R", f"ls {path}", img], capture_output=True)
-    names = r.stdout.decode("latin-1").split()
-    # "ls" prints "inode (reclen) name" triples; keep the names.
-    return [n for n in re.findall(r"\(\d+\)\s+(\S+)", r.stdout.decode("latin-1"))
-            if n not in (".", "..")] if names else []
+    """Names in a directory of the image. `ls -p` prints one
+    "/inode/mode/uid/gid/name/size/" line per entry; entries with inode 0
+    (a deleted first entry of a block) are not files."""
+    r = subprocess.run(["debugfs", "-R", f"ls -p {path}", img], capture_output=True)
+    names = []
+    for ln in r.stdout.decode("latin-1").splitlines():
+        f = ln.split("/")
+        if len(f) >= 7 and f[1] != "0" and f[5] not in (".", ".."):
+            names.append(f[5])
+    return names
 
 
 def fsck_clean(img):
