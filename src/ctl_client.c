@@ -143,3 +143,20 @@ ctl_wake_pickup(const char *qdir)
 		log_debug("pickup not woken: %s", strerror(errno));
 	io_close(fd);
 }
+
+unsigned long
+ctl_auth_failures(const char *qdir, const char *what, const char *addr)
+{
+	char req[128], reply[64];
+	unsigned long n = 0;
+
+	snprintf(req, sizeof req, "%s %s", what, addr);
+	if (ctl_request(qdir, req, reply, sizeof reply) < 0) {
+		log_warn("cannot count login failures of %s: %s", addr,
+		         strerror(errno));
+		return 0;
+	}
+	if (sscanf(reply, "OK %lu", &n) != 1)
+		return 0;
+	return n;
+}

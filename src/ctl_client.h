@@ -20,6 +20,12 @@ int ctl_notify(const char *qdir, const char *request);
 /* Wake pickup: one datagram to QDIR/public/pickup, never blocking; no
  * daemon (ENOENT, ECONNREFUSED) or a full socket (EAGAIN) is fine. */
 void ctl_wake_pickup(const char *qdir);
+/* Ask the master "WHAT ADDR" (auth-count or auth-fail: the failed logins
+ * of client ADDR in the current minute, smtpd_client_auth_rate_limit).
+ * The count, or 0 when the master cannot be asked (logged: the limit then
+ * does not hold). */
+unsigned long ctl_auth_failures(const char *qdir, const char *what,
+                                const char *addr);
 
 /* 1 when a master holds QDIR/pid/master.pid, 0 when not, -1 on error. */
 int ctl_master_running(const char *qdir, long *pid);

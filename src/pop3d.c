@@ -114,22 +114,11 @@ capa(struct pop3d *d)
 static unsigned long
 rate(struct pop3d *d, const char *what)
 {
-	char req[128], reply[64];
-	unsigned long n = 0;
-
 	if (conf_int(d->conf, "smtpd_client_auth_rate_limit") <= 0 ||
 	    strcmp(d->ip, "unknown") == 0)
 		return 0;
-	snprintf(req, sizeof req, "%s %s", what, d->ip);
-	if (ctl_request(conf_get(d->conf, "queue_directory"), req, reply,
-	                sizeof reply) < 0) {
-		log_warn("cannot count login failures of %s: %s", d->ip,
-		         strerror(errno));
-		return 0;
-	}
-	if (sscanf(reply, "OK %lu", &n) != 1)
-		return 0;
-	return n;
+	return ctl_auth_failures(conf_get(d->conf, "queue_directory"), what,
+	                         d->ip);
 }
 
 static int

@@ -112,21 +112,10 @@ sasl_verify_admin(const char *spec, const char *user, const char *pass)
 static unsigned long
 failures(struct smtpd *s, const char *what)
 {
-	char req[128], reply[64];
-	unsigned long n = 0;
-
 	if (conf_int(s->conf, "smtpd_client_auth_rate_limit") <= 0 ||
 	    s->mynetworks)
 		return 0; /* Postfix: $mynetworks are exempt from anvil */
-	snprintf(req, sizeof req, "%s %s", what, s->client_addr);
-	if (ctl_request(s->qdir, req, reply, sizeof reply) < 0) {
-		log_warn("cannot count AUTH failures of %s: %s", s->client,
-		         strerror(errno));
-		return 0;
-	}
-	if (sscanf(reply, "OK %lu", &n) != 1)
-		return 0;
-	return n;
+	return ctl_auth_failures(s->qdir, what, s->client_addr);
 }
 
 /* 1 when the client is at or over smtpd_client_auth_rate_limit. */
