@@ -1,14 +1,18 @@
 /*
  * cmd_smtpd.c - `tinymta smtpd [-o name=value …]`: the SMTP server role.
- * The master runs it as mail_owner, one process per connection, with the
- * accepted connection on descriptors 0 and 1 and the client's address in
- * TINYMTA_CLIENT_ADDR/PORT (the local one in TINYMTA_SERVER_ADDR/PORT,
- * the master.cf service in TINYMTA_SERVICE). UNTRUSTED: the connection;
- * -o values come from master.cf (trusted, checked like main.cf).
+ * The master runs it as mail_owner with the accepted connection on
+ * descriptors 0 and 1 and the client's address in TINYMTA_CLIENT_ADDR/PORT
+ * (the local one in TINYMTA_SERVER_ADDR/PORT, the master.cf service in
+ * TINYMTA_SERVICE); with a link on descriptor 3 (TINYMTA_LINK) it then
+ * serves up to max_use connections the master hands over (smtpd_next.c).
+ * UNTRUSTED: the connection; -o values come from master.cf (trusted, checked
+ * like main.cf).
  */
 #include "cmd_tinymta.h"
 #include "role.h"
 #include "smtpd.h"
+#include "smtpd_next.h"
+#include "tls.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -57,12 +61,40 @@ int
 tinymta_smtpd_main(int argc, char **argv)
 {
 	struct role role;
-	int rc = 78;
+	struct smtpd_next next;
+	struct smtpd_opts o = {
+	    .in_fd = 0,
+	    .out_fd = 1,
+	    .uid = getuid(),
+	    .client_addr = getenv("TINYMTA_CLIENT_ADDR"),
+	    .client_port = getenv("TINYMTA_CLIENT_PORT"),
+	    .service = getenv("TINYMTA_SERVICE"),
+	};
+	long long uses = 1, max_use;
+	int link, wait_ms, rc = 78;
 
 	if (role_init(&role, "smtpd") < 0)
 		return 78;
-	if (tinymta_conf_overrides(role.conf, argc, argv) == 0)
-		rc = smtpd_session_main(0, 1, role.conf, 0, getuid());
+	if (tinymta_conf_overrides(role.conf, argc, argv) < 0) {
+		conf_free(role.conf);
+		return rc;
+	}
+	o.creds = smtpd_tls_creds(role.conf);
+	rc = smtpd_session(role.conf, &o);
+	/* more connections from the master (smtpd_next.c): max_use in all;
+	 * the master ends an idle process after max_idle, we a minute later
+	 * should it not */
+	link = smtpd_next_link();
+	max_use = conf_int(role.conf, "max_use");
+	wait_ms = (int)(conf_time(role.conf, "max_idle") + 60) * 1000;
+	while (rc == 0 && link >= 0 && uses < max_use && !role_stopping() &&
+	       smtpd_next(link, &next, wait_ms) == 1) {
+		o.client_addr = next.client_addr;
+		o.client_port = next.client_port;
+		rc = smtpd_session(role.conf, &o);
+		uses++;
+	}
+	tls_service_free_creds(o.creds);
 	conf_free(role.conf);
 	return rc;
 }

@@ -28,6 +28,10 @@ enum ipc_type {
 	IPC_DELIVER_ID, /* master -> qmgr: deliver one queue ID now */
 	IPC_POP3_LOGIN, /* pop3d -> master: user logged in: start the mailbox
 	                   phase (field user; fd the connection) */
+	IPC_SMTPD_IDLE, /* smtpd -> master: session over, ready for another */
+	IPC_SMTPD_CONN, /* master -> idle smtpd: serve this connection (fields
+	                   client addr, client port, server addr, server port;
+	                   fd the connection) */
 };
 
 struct ipc_msg {

@@ -9,6 +9,7 @@
 #include "master.h"
 #include "master_listen.h"
 #include "queue.h"
+#include "util/clock.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -208,6 +209,15 @@ loop(struct master *m)
 		time_t next = master_kids_next_event(m), now = time(NULL);
 		int timeout =
 		    next ? (int)(next > now ? (next - now) * 1000 : 0) : -1;
+		int64_t idle_end = master_smtpd_expire(m);
+
+		if (idle_end) {
+			int64_t in = idle_end - clock_mono();
+			int t = in > 0 ? (int)(in * 1000) : 0;
+
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 
 		p[n++] = (struct pollfd){m->sigpipe[0], POLLIN, 0};
 		p[n++] = (struct pollfd){m->ctl, POLLIN, 0};
@@ -227,10 +237,12 @@ loop(struct master *m)
 		for (int k = 0; k < KID_COUNT; k++)
 			if (p[2 + k].revents && m->kids[k].link >= 0)
 				master_kid_input(m, (enum master_kid_role)k);
-		if (!m->stopping)
-			master_listen_ready(m, p + n, nl);
+		/* links first: an smtpd that became idle takes the next
+		 * connection instead of a new process */
 		if (!m->stopping)
 			master_listen_links_ready(m, p + n + nl, nk);
+		if (!m->stopping)
+			master_listen_ready(m, p + n, nl);
 		master_kids_start(m);
 	}
 }

@@ -111,16 +111,20 @@ master_accept_adopt(struct master_listen *nw, struct master_listen *old)
 		if (*svc >= 0)
 			nw->svc[*svc].nkids++;
 	}
+	master_smtpd_retire(nw);
 	memcpy(nw->rate, old->rate, sizeof nw->rate);
 	for (size_t i = 0; i < ANVIL_RATE_CLIENTS; i++)
 		if (nw->rate[i].svc >= 0)
 			nw->rate[i].svc = map[nw->rate[i].svc];
 }
 
+/* Room for one more session: below maxproc, or an idle smtpd to take it
+ * (idle processes count against maxproc, as in Postfix). */
 static int
 below_max(const struct master_listen *l, int svc)
 {
-	return (long)l->svc[svc].nkids < l->svc[svc].maxproc;
+	return (long)l->svc[svc].nkids < l->svc[svc].maxproc ||
+	       master_smtpd_has_idle(l, svc);
 }
 
 size_t
@@ -368,6 +372,10 @@ session_child(struct master *m, const struct master_cf *cf,
               const struct lsession *peer, int link)
 {
 	if (link >= 0) {
+		/* smtpd: fd 3 is the link for more connections (pop3d
+		 * always has one) */
+		if (setenv("TINYMTA_LINK", "3", 1) < 0)
+			_exit(71);
 		if (fd == 3 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 10)) < 0)
 			_exit(71);
 		/* dup2 onto itself would keep FD_CLOEXEC */
@@ -395,6 +403,22 @@ master_accept_room(struct master_listen *l)
 	return 0;
 }
 
+/* An smtpd of service svc may serve more connections: max_use allows it
+ * and the master can poll one more link (LISTEN_LINKS_MAX). */
+static int
+reusable(const struct master *m, int svc)
+{
+	const struct master_listen *l = m->listen;
+	size_t links = 0;
+
+	if (l->cf->v[svc].cmd != MASTER_CMD_SMTPD ||
+	    conf_int(m->conf, "max_use") < 2)
+		return 0;
+	for (size_t i = 0; i < l->nsess; i++)
+		links += l->sess[i].link >= 0;
+	return links < LISTEN_LINKS_MAX;
+}
+
 static void
 spawn_session(struct master *m, const struct lsock *ls, int fd,
               const struct anvil_addr *peer, const char *ip, unsigned port)
@@ -403,7 +427,8 @@ spawn_session(struct master *m, const struct lsock *ls, int fd,
 	sigset_t all, old;
 	pid_t pid;
 
-	struct lsession me = {0, ls->svc, *peer, port, -1};
+	struct lsession me = {
+	    .svc = ls->svc, .addr = *peer, .port = port, .link = -1};
 	int sv[2] = {-1, -1};
 
 	if (master_accept_room(l) < 0) {
@@ -416,7 +441,8 @@ spawn_session(struct master *m, const struct lsock *ls, int fd,
 		         strerror(errno));
 		tls_cache_fd = -2; /* do not try again */
 	}
-	if (l->cf->v[ls->svc].cmd == MASTER_CMD_POP3D &&
+	me.reuse = reusable(m, ls->svc);
+	if ((l->cf->v[ls->svc].cmd == MASTER_CMD_POP3D || me.reuse) &&
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_error("socketpair for a session from %s: %s", ip,
 		          strerror(errno));
@@ -461,7 +487,7 @@ connection(struct master *m, const struct lsock *ls, int fd,
 	what = over_limit(m->listen, ls->svc, &peer, &value);
 	if (what)
 		refuse(m, fd, ip, what, value, m->listen->cf->v[ls->svc].name);
-	else
+	else if (!master_smtpd_hand(m, ls->svc, fd, &peer, port))
 		spawn_session(m, ls, fd, &peer, ip, port);
 	io_close(fd);
 }
@@ -565,7 +591,10 @@ master_listen_links_ready(struct master *m, const struct pollfd *p, size_t n)
 			continue;
 		for (size_t j = 0; j < l->nsess; j++)
 			if (l->sess[j].link == p[i].fd) {
-				master_pop3_input(m, j);
+				if (l->sess[j].reuse)
+					master_smtpd_input(m, j);
+				else
+					master_pop3_input(m, j);
 				break;
 			}
 	}

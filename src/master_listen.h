@@ -10,6 +10,7 @@
 #define TINYMTA_MASTER_LISTEN_H
 
 #include <poll.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -25,8 +26,9 @@
 #define LISTEN_BACKLOG 1024
 #define LISTEN_FDS_MAX 64      /* listening sockets over all services */
 #define LISTEN_ACCEPT_BURST 16 /* accepts per listener per poll round */
-/* pop3d login processes whose link the master polls at once; more wait
- * for a later round (the login process waits for the reply). */
+/* Links the master polls: pop3d login processes (more wait for a later
+ * round; the login process waits for the reply) and reusable smtpd
+ * processes (beyond this, new smtpds serve one connection each). */
 #define LISTEN_LINKS_MAX 256
 
 struct master;
@@ -51,7 +53,10 @@ void master_listen_close(struct master *m);
 /* Send sig to every session process. */
 void master_listen_kill(struct master *m, int sig);
 size_t master_listen_sessions(const struct master *m);
-/* The links of pop3d login processes (to poll), at most cap. */
+/* End smtpd processes idle for max_idle (master_smtpd.c); the
+ * clock_mono() second of the next such end, or 0 when none is idle. */
+int64_t master_smtpd_expire(struct master *m);
+/* The links of pop3d login and smtpd processes (to poll), at most cap. */
 size_t master_listen_linkfds(struct master *m, struct pollfd *p, size_t cap);
 /* Read the frames on the links of p[n] that are ready. */
 void master_listen_links_ready(struct master *m, const struct pollfd *p,

@@ -7,6 +7,7 @@
 #define TINYMTA_MASTER_LISTEN_IMPL_H
 
 #include <arpa/inet.h>
+#include <stdint.h>
 
 #include "master.h"
 #include "master_anvil.h"
@@ -34,7 +35,13 @@ struct lsession {
 	int svc; /* -1: its service went away in a reload */
 	struct anvil_addr addr;
 	unsigned port; /* the client's */
-	int link;      /* pop3d login process: our end of its fd 3, or -1 */
+	int link;      /* pop3d login process or reusable smtpd: our end of
+	                  its fd 3, or -1 */
+	/* a reusable smtpd (master_smtpd.c) */
+	int reuse;          /* link is an smtpd's (not a pop3d's) */
+	int idle;           /* waits for a connection from us */
+	int retire;         /* configuration reloaded: no more connections */
+	int64_t idle_since; /* clock_mono() when it became idle */
 };
 
 struct master_listen {
@@ -59,6 +66,17 @@ _Noreturn void master_accept_exec(struct master *m, const struct master_cf *cf,
                                   uid_t uid, gid_t gid);
 /* Room for one more session in l->sess. 0, or -1 (no memory). */
 int master_accept_room(struct master_listen *l);
+/* master_smtpd.c: reusable smtpd processes. A frame on an smtpd's link. */
+void master_smtpd_input(struct master *m, size_t sess);
+/* Hand connection fd of service svc to an idle smtpd: 1 when done (fd
+ * may then be closed by the caller), 0 when none took it. */
+int master_smtpd_hand(struct master *m, int svc, int fd,
+                      const struct anvil_addr *peer, unsigned port);
+/* 1 when service svc has an idle smtpd. */
+int master_smtpd_has_idle(const struct master_listen *l, int svc);
+/* After a reload: idle smtpds end, busy ones end after their session. */
+void master_smtpd_retire(struct master_listen *l);
+
 /* master_pop3.c: a frame on a pop3d login process's link. */
 void master_pop3_input(struct master *m, size_t sess);
 

@@ -84,6 +84,7 @@ smtpd_init(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 	snprintf(s->client, sizeof s->client, "%s[%s]", s->client_name,
 	         s->client_addr);
 	s->mynetworks = in_mynetworks(c, ip);
+	s->creds = o->creds;
 	smtpd_tls_init(s);
 	return 0;
 }
@@ -538,10 +539,24 @@ smtpd_bdat(struct smtpd *s, uint64_t size, int last, const char *refuse)
 }
 
 int
+smtpd_session(const struct conf *c, const struct smtpd_opts *o)
+{
+	struct smtpd *s = calloc(1, sizeof *s);
+	int rc;
+
+	if (!s || smtpd_init(s, c, o) < 0) {
+		free(s);
+		return 75;
+	}
+	rc = smtpd_run(s);
+	free(s);
+	return rc;
+}
+
+int
 smtpd_session_main(int in_fd, int out_fd, const struct conf *c, int local,
                    uid_t uid)
 {
-	struct smtpd *s = calloc(1, sizeof *s);
 	struct smtpd_opts o = {
 	    .in_fd = in_fd,
 	    .out_fd = out_fd,
@@ -551,15 +566,8 @@ smtpd_session_main(int in_fd, int out_fd, const struct conf *c, int local,
 	    .client_port = local ? NULL : getenv("TINYMTA_CLIENT_PORT"),
 	    .service = local ? NULL : getenv("TINYMTA_SERVICE"),
 	};
-	int rc;
 
-	if (!s || smtpd_init(s, c, &o) < 0) {
-		free(s);
-		return 75;
-	}
-	rc = smtpd_run(s);
-	free(s);
-	return rc;
+	return smtpd_session(c, &o);
 }
 
 /* ---- the loop ---- */

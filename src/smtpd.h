@@ -58,6 +58,7 @@ struct smtpd_opts {
 	const char *client_addr; /* NULL: "127.0.0.1" (-bs) */
 	const char *client_port; /* may be NULL */
 	const char *service;     /* master.cf service name; may be NULL */
+	struct tls_creds *creds; /* smtpd_tls_creds(); NULL: no TLS */
 };
 
 struct smtpd {
@@ -126,6 +127,9 @@ int smtpd_run(struct smtpd *s);
  * "localhost", uid recorded, files into maildrop/). The exit status. */
 int smtpd_session_main(int in_fd, int out_fd, const struct conf *c, int local,
                        uid_t uid);
+/* One session as o says (a network client: cmd_smtpd.c). The exit
+ * status. */
+int smtpd_session(const struct conf *c, const struct smtpd_opts *o);
 /* sendmail -bs: load the configuration, then smtpd_session_main on
  * descriptors 0 and 1 for getuid(). The exit status. */
 int smtpd_local_main(void);
@@ -157,6 +161,10 @@ void smtpd_log_reject(struct smtpd *s, const char *cmd, const char *reply,
 /* smtpd_tls.c */
 /* Read the TLS parameters; load the certificate when TLS may be used. */
 void smtpd_tls_init(struct smtpd *s);
+/* The certificate and key of a service that may use TLS (from the
+ * descriptors the master passed, which are closed either way), loaded
+ * once per process. NULL: no TLS (a problem is logged). */
+struct tls_creds *smtpd_tls_creds(const struct conf *c);
 /* 1 when EHLO offers STARTTLS. */
 int smtpd_tls_offered(const struct smtpd *s);
 /* The handshake on in_fd (wrapper mode, STARTTLS). 0, or -1 (logged). */

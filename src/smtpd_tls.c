@@ -33,25 +33,33 @@ tls_level(const struct conf *c)
 	return conf_bool(c, "smtpd_use_tls") ? SMTPD_TLS_MAY : SMTPD_TLS_NONE;
 }
 
+struct tls_creds *
+smtpd_tls_creds(const struct conf *c)
+{
+	char cert[CONF_VALUE_MAX], key[CONF_VALUE_MAX];
+	struct tls_creds *cr = NULL;
+
+	if (tls_level(c) != SMTPD_TLS_NONE ||
+	    conf_bool(c, "smtpd_tls_wrappermode")) {
+		str_copy(cert, sizeof cert, conf_get(c, "smtpd_tls_cert_file"));
+		str_copy(key, sizeof key, conf_get(c, "smtpd_tls_key_file"));
+		cr = tls_service_creds(cert, key);
+	}
+	tls_service_close_passed();
+	return cr;
+}
+
 void
 smtpd_tls_init(struct smtpd *s)
 {
-	char cert[CONF_VALUE_MAX], key[CONF_VALUE_MAX];
-
-	if (s->flags & SMTPD_F_LOCAL)
-		return; /* sendmail -bs: no TLS; its environment is the user's
-		         */
+	if (s->flags & SMTPD_F_LOCAL) {
+		s->creds = NULL; /* sendmail -bs: no TLS; its environment is
+		                    the user's */
+		return;
+	}
 	s->tls_level = tls_level(s->conf);
 	s->tls_wrapper = conf_bool(s->conf, "smtpd_tls_wrappermode");
 	s->tls_received = conf_bool(s->conf, "smtpd_tls_received_header");
-	if (s->tls_level != SMTPD_TLS_NONE || s->tls_wrapper) {
-		str_copy(cert, sizeof cert,
-		         conf_get(s->conf, "smtpd_tls_cert_file"));
-		str_copy(key, sizeof key,
-		         conf_get(s->conf, "smtpd_tls_key_file"));
-		s->creds = tls_service_creds(cert, key);
-	}
-	tls_service_close_passed();
 }
 
 int
@@ -136,6 +144,5 @@ smtpd_tls_end(struct smtpd *s)
 	tls_service_free(s->tls);
 	s->tls = NULL;
 	tls_service_end();
-	tls_service_free_creds(s->creds);
-	s->creds = NULL;
+	s->creds = NULL; /* the process's (smtpd_tls_creds), not ours */
 }

@@ -40,6 +40,8 @@ close_passed(const char *env)
 
 	if (fd >= 3 && fd <= 1023)
 		close((int)fd);
+	/* the number may soon name another file (a reused smtpd) */
+	unsetenv(env);
 }
 
 struct tls_creds *

@@ -192,13 +192,24 @@ def bench_sendmail(top, tm, pf):
 
 
 def tree(pid):
-    """pid and all its descendants."""
+    """pid and all its descendants, from one scan of /proc (a pgrep per
+    process cost the machine a quarter of its CPU while sampling)."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                st = f.read()
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(b")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(d))
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
         out.append(p)
-        r = subprocess.run(["pgrep", "-P", str(p)], capture_output=True, text=True)
-        todo += [int(x) for x in r.stdout.split()]
+        todo += kids.get(p, [])
     return out
 
 
