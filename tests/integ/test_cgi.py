@@ -333,7 +333,7 @@ def test_waiting():
                 relay_port=str(srv.port), tls_level="none"), cookie=ck)
             cls, text = msg(page)
             out = html.unescape(page)
-            check(cls == "error" and "test mail: failed (exit 69)" in text
+            check(cls == "error" and "test mail: failed at rcpt (exit 69)" in text
                   and '"failed_step": "rcpt"' in out and
                   "550 5.7.1 relay denied" in out,
                   "test mail: the failed step and the reply shown",
