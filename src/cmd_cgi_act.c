@@ -201,25 +201,80 @@ save(struct cgi *g)
 	}
 }
 
+/* The "failed_step" of test-relay --json's output into step[cap]: a
+ * lower-case word (dns, connect, greeting, ehlo, tls, auth, mail, rcpt,
+ * data). 0, or -1 when there is none. */
+static int
+failed_step(const char *out, char *step, size_t cap)
+{
+	static const char key[] = "\"failed_step\": \"";
+	const char *p = strstr(out, key);
+	size_t n = 0;
+
+	if (!p)
+		return -1;
+	p += sizeof key - 1;
+	while (p[n] >= 'a' && p[n] <= 'z' && n + 1 < cap)
+		n++;
+	if (n == 0 || p[n] != '"')
+		return -1;
+	str_copy_n(step, cap, p, n);
+	return 0;
+}
+
+/* "Send test mail": tinymta test-relay with every unsaved value that
+ * bears on the test: the relay host and port, the TLS level, the sender
+ * and admin (recipient) addresses, and the relay user: with a password,
+ * --user and the password on stdin; without, AUTH on with the saved
+ * password of smtp_sasl_password_maps. */
 static void
 test_relay(struct cgi *g)
 {
-	char rh[300], o1[320], o2[CGI_VALUE_MAX + 64];
-	const char *argv[] = {"tinymta", "test-relay", "--json", "-o",
-	                      o1,        "-o",         o2,       NULL};
-	const char *tls = field(g, "tls_level");
+	static const char *const text[][2] = {
+	    {"tls_level", "smtp_tls_security_level"},
+	    {"sender_address", "tinymta_sender_address"},
+	    {"admin_address", "tinymta_admin_address"},
+	};
+	char rh[300], o[4][CGI_VALUE_MAX * 2 + 64], in[CGI_VALUE_MAX + 2];
+	const char *argv[16] = {"tinymta", "test-relay", "--json"};
+	const char *user = field(g, "relay_user"),
+	           *pass = field(g, "relay_pass");
+	char step[16];
+	size_t n = 3;
 	int rc;
 
 	if (relayhost(g, rh, sizeof rh) < 0)
 		return;
-	snprintf(o1, sizeof o1, "relayhost=%s", rh);
-	if (assign("smtp_tls_security_level", tls, o2, sizeof o2) < 0) {
-		say(g, 1, "tls_level: too long");
-		return;
+	snprintf(o[0], sizeof o[0], "relayhost=%s", rh);
+	argv[n++] = "-o";
+	argv[n++] = o[0];
+	for (size_t i = 0; i < 3; i++) {
+		if (assign(text[i][1], field(g, text[i][0]), o[i + 1],
+		           sizeof o[i + 1]) < 0) {
+			say(g, 1, "%s: too long", text[i][0]);
+			return;
+		}
+		argv[n++] = "-o";
+		argv[n++] = o[i + 1];
 	}
-	rc = cgi_run(argv, NULL, g->out, CGI_OUT_MAX);
-	say(g, rc != 0, "test mail: %s (exit %d)", rc == 0 ? "ok" : "failed",
-	    rc);
+	in[0] = '\0';
+	if (*user && *pass) {
+		argv[n++] = "--user";
+		argv[n++] = user;
+		snprintf(in, sizeof in, "%s\n", pass);
+	} else if (*user) {
+		argv[n++] = "-o";
+		argv[n++] = "smtp_sasl_auth_enable=yes";
+	}
+	argv[n] = NULL;
+	rc = cgi_run(argv, *in ? in : NULL, g->out, CGI_OUT_MAX);
+	explicit_bzero(in, sizeof in);
+	if (rc == 0)
+		say(g, 0, "test mail: ok (exit 0)");
+	else if (failed_step(g->out, step, sizeof step) == 0)
+		say(g, 1, "test mail: failed at %s (exit %d)", step, rc);
+	else
+		say(g, 1, "test mail: failed (exit %d)", rc);
 }
 
 static int

@@ -27,6 +27,7 @@
 
 #define TR_MAX 32768 /* transcript bytes kept */
 #define TR_OPTS 64   /* -o options */
+#define TR_CRED 512  /* user:password, as smtp_client_auth.c's CRED_MAX */
 
 struct test {
 	struct smtpc s;
@@ -432,14 +433,49 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: tinymta test-relay [--json] [-o name=value]... "
-	                "[--to ADDR] [--data]\n");
+	                "[--to ADDR] [--data] [--user USER]\n");
+}
+
+/* --user: "user:password" into cred[cap], the password being the first
+ * line of stdin. 0, or -1 with the error printed. */
+static int
+read_cred(const char *user, char *cred, size_t cap)
+{
+	char pw[TR_CRED + 2];
+	size_t n;
+	int r = -1, long_line;
+
+	if (!*user || strchr(user, ':')) {
+		fprintf(stderr, "test-relay: --user: empty or contains ':'\n");
+		return -1;
+	}
+	if (!fgets(pw, sizeof pw, stdin)) {
+		fprintf(stderr, "test-relay: --user: no password on stdin\n");
+		return -1;
+	}
+	n = strlen(pw);
+	/* no newline before the buffer's end (and not the last line) */
+	long_line = (n == 0 || pw[n - 1] != '\n') && !feof(stdin);
+	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+		pw[--n] = '\0';
+	if (n == 0 || long_line ||
+	    (size_t)snprintf(cred, cap, "%s:%s", user, pw) >= cap)
+		fprintf(stderr, "test-relay: --user: the password is empty or "
+		                "too long\n");
+	else
+		r = 0;
+	explicit_bzero(pw, sizeof pw);
+	return r;
 }
 
 int
 tinymta_test_relay_main(int argc, char **argv)
 {
 	static struct test t;
-	char *ov[2 * TR_OPTS + 1];
+	static char cred[TR_CRED], dash_o[] = "-o",
+	                           auth_on[] = "smtp_sasl_auth_enable=yes";
+	char *ov[2 * TR_OPTS + 3];
+	const char *user = NULL;
 	int nov = 1, json = 0, data = 0, rc = 64;
 	const char *to = NULL;
 	char rcpt[QFILE_ADDR_MAX + 1], from[QFILE_ADDR_MAX + 1];
@@ -455,6 +491,8 @@ tinymta_test_relay_main(int argc, char **argv)
 			data = 1;
 		} else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
 			to = argv[++i];
+		} else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+			user = argv[++i];
 		} else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc &&
 		           nov + 2 <= 2 * TR_OPTS) {
 			ov[nov++] = argv[i];
@@ -463,6 +501,13 @@ tinymta_test_relay_main(int argc, char **argv)
 			usage();
 			return 64;
 		}
+	}
+	if (user) {
+		if (read_cred(user, cred, sizeof cred) < 0)
+			return 64;
+		t.s.cred = cred;
+		ov[nov++] = dash_o; /* after the -o options: it wins */
+		ov[nov++] = auth_on;
 	}
 	t.s.conn.fd = -1;
 	t.s.conn.trace = trace;
@@ -521,5 +566,6 @@ out:
 	conf_problems_free(ps);
 	if (t.s.role.conf)
 		conf_free(t.s.role.conf);
+	explicit_bzero(cred, sizeof cred);
 	return rc;
 }

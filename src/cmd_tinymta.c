@@ -37,7 +37,7 @@ static const struct command {
      "relay-password HOST USER\n"
      "                       the relayhost login (password on stdin)"},
     {"test-relay", tinymta_test_relay_main,
-     "test-relay [--json] [-o N=V] [--to ADDR] [--data]\n"
+     "test-relay [--json] [-o N=V] [--to ADDR] [--data] [--user U]\n"
      "                       try the relay settings now (transcript, verdict)"},
     {"gencert", tinymta_gencert_main,
      "gencert [-f] [-d DAYS] [-n NAME] [CERT KEY]\n"

@@ -111,6 +111,9 @@ struct smtpc {
 	char tls_match[CONF_VALUE_MAX]; /* smtp_tls_fingerprint_cert_match */
 	struct tls_client *tls;         /* the running session's, or NULL */
 	int tls_on;                     /* this session is encrypted */
+	/* "user:password" given directly (test-relay --user: unsaved
+	 * credentials); NULL: smtp_sasl_password_maps */
+	const char *cred;
 };
 
 /* smtp_client.c: deliver every usable item, leaving a result in each. */

@@ -3,7 +3,8 @@
  * smtp_sasl_auth_enable: the credentials come from
  * smtp_sasl_password_maps ("user:password"), looked up as Postfix does
  * under the next hop as written (`[smtp.example.com]:587`) and then under
- * the server's host name; PLAIN (RFC 4616) when the server offers it,
+ * the server's host name (or given directly: smtpc.cred, test-relay
+ * --user); PLAIN (RFC 4616) when the server offers it,
  * else LOGIN. Credentials are sent only inside TLS (DIFFERS FROM POSTFIX,
  * whose smtp_sasl_tls_security_options allow plaintext): a session
  * without TLS that would need them is deferred. A refused login defers
@@ -202,7 +203,11 @@ smtpc_auth(struct smtpc *s)
 	    !(s->ext.flags & SMTPC_EXT_AUTH))
 		return 0;
 	smtpc_fmt(name, sizeof name, "%s[%s]", s->dest->host, s->dest->addr);
-	r = lookup(s, cred, sizeof cred);
+	if (s->cred && str_copy(cred, sizeof cred, s->cred) < 0) {
+		explicit_bzero(cred, sizeof cred);
+		return fail(s, name, "credentials too long");
+	}
+	r = s->cred ? 1 : lookup(s, cred, sizeof cred);
 	if (r <= 0) {
 		if (r < 0)
 			log_warn("%s", s->why);

@@ -8,7 +8,7 @@ PKGS="clang llvm libclang-rt-14-dev cppcheck clang-format libbearssl-dev libcdb-
       dpkg-dev make xz-utils python3 file swaks postfix socat faketime strace
       dnsmasq-base iproute2 openssl python3-aiosmtpd
       qemu-user-static gcc-aarch64-linux-gnu qemu-system-x86 squashfs-tools kmod
-      cpio e2fsprogs fetchmail"
+      cpio e2fsprogs fetchmail chromium python3-websocket"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -333,7 +333,7 @@ def test_waiting():
                 relay_port=str(srv.port), tls_level="none"), cookie=ck)
             cls, text = msg(page)
             out = html.unescape(page)
-            check(cls == "error" and "test mail: failed (exit 69)" in text
+            check(cls == "error" and "test mail: failed at rcpt (exit 69)" in text
                   and '"failed_step": "rcpt"' in out and
                   "550 5.7.1 relay denied" in out,
                   "test mail: the failed step and the reply shown",
@@ -370,33 +370,49 @@ def fetch(port, method, path, body=None, cookie=None):
     return r.status, r.headers, data
 
 
-def test_httpd():
-    """BusyBox httpd (as the image runs it: -u mail_owner) serves the
-    static page and the CGI on a free loopback port."""
+def start_httpd(env):
+    """BusyBox httpd (as the image runs it: -u mail_owner) serving a copy
+    of rootfs/www with the CGI script pointing at this binary, on a free
+    loopback port. Returns (process, port); (None, 0) when busybox has
+    no httpd (a failed check)."""
     bb = shutil.which("busybox")
     if not bb or b"httpd" not in subprocess.run([bb, "--list"],
                                                 capture_output=True).stdout:
         check(False, "busybox with httpd installed (busybox-static)")
-        return
+        return None, 0
+    www = os.path.join(env.dir, "www")
+    shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "..",
+                                 "rootfs", "www"), www)
+    script = os.path.join(www, "cgi-bin", "tinymta")
+    with open(script, "w") as f:
+        f.write(f"#!/bin/sh\nexec {env.bin}/tinymta cgi\n")
+    os.chmod(script, 0o755)
+    port = free_port()
+    args = [bb, "httpd", "-f", "-p", f"127.0.0.1:{port}", "-h", www]
+    if ROOT:
+        args += ["-u", f"{AS}:{AS}"]
+    proc = subprocess.Popen(args, env=dict(os.environ,
+                                           TINYMTA_CONFIG_DIR=env.conf))
+    check(wait_for(lambda: listening(port), 30), "httpd listens")
+    return proc, port
+
+
+def stop_httpd(proc):
+    if proc:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_httpd():
+    """BusyBox httpd (as the image runs it: -u mail_owner) serves the
+    static page and the CGI on a free loopback port."""
     env = Env()
     proc = None
     try:
         setup(env)
-        www = os.path.join(env.dir, "www")
-        shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "..",
-                                     "rootfs", "www"), www)
-        script = os.path.join(www, "cgi-bin", "tinymta")
-        with open(script, "w") as f:
-            f.write(f"#!/bin/sh\nexec {env.bin}/tinymta cgi\n")
-        os.chmod(script, 0o755)
-        port = free_port()
-        args = [bb, "httpd", "-f", "-p", f"127.0.0.1:{port}", "-h", www]
-        if ROOT:
-            args += ["-u", f"{AS}:{AS}"]
-        proc = subprocess.Popen(args, env=dict(os.environ,
-                                               TINYMTA_CONFIG_DIR=env.conf))
-        ok = wait_for(lambda: listening(port), 30)
-        check(ok, "httpd listens")
+        proc, port = start_httpd(env)
+        if not proc:
+            return
         st, hd, page = fetch(port, "GET", "/")
         check(st == 200 and "/cgi-bin/tinymta" in page, "static page", page)
         st, hd, page = fetch(port, "GET", "/cgi-bin/tinymta")
@@ -426,16 +442,15 @@ def test_httpd():
                   "httpd and its CGI run as mail_owner, not root",
                   f"{uids} key uid {key.st_uid}")
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(timeout=30)
+        stop_httpd(proc)
         env.cleanup()
 
 
-test_login()
-test_save_and_refusals()
-test_queue()
-test_reload()
-test_waiting()
-test_httpd()
-done()
+if __name__ == "__main__":
+    test_login()
+    test_save_and_refusals()
+    test_queue()
+    test_reload()
+    test_waiting()
+    test_httpd()
+    done()

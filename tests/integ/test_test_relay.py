@@ -220,6 +220,27 @@ def test_tls_auth():
         check(rc == 69 and j and j["failed_step"] == "auth" and
               "535" in j["reply"], "AUTH refused: failed at auth, 69",
               (rc, j, err))
+        # --user: the password from stdin, no map (the map above is wrong)
+        tls = ["-o", f"relayhost={key}", "-o", "smtp_tls_security_level=encrypt"]
+        r = env.run("tinymta", "test-relay", "--json", *tls, "--user", tt.USER,
+                    input=tt.PASSWORD + "\n", timeout=120)
+        out = r.stdout.decode(errors="replace")
+        check(r.returncode == 0 and '"ok": true' in out and
+              "C: AUTH PLAIN <redacted>" in out and tt.PASSWORD not in out,
+              "--user, password on stdin: logged in", (r.returncode, out, r.stderr))
+        r = env.run("tinymta", "test-relay", "--json", *tls, "--user", tt.USER,
+                    input="wrong\n", timeout=120)
+        check(r.returncode == 69 and b'"failed_step": "auth"' in r.stdout,
+              "--user, a wrong password on stdin: failed at auth",
+              (r.returncode, r.stdout, r.stderr))
+        for inp, what in ((b"", "no password"), (b"x" * 600 + b"\n", "too long")):
+            r = env.run("tinymta", "test-relay", *tls, "--user", tt.USER,
+                        input=inp, timeout=120)
+            check(r.returncode == 64 and b"--user" in r.stderr, f"--user, {what}: usage error 64",
+                  (r.returncode, r.stderr))
+        r = env.run("tinymta", "test-relay", *tls, "--user", "a:b",
+                    input="pw\n", timeout=120)
+        check(r.returncode == 64, "--user with ':': 64", r.stderr)
         # verify: the certificate names smtp.test, not 127.0.0.1
         rc, j, err = run_json(env, "-o", f"relayhost={key}", "-o",
                               "smtp_tls_security_level=verify", "-o",
