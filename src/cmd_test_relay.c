@@ -10,10 +10,11 @@
  * postmaster@$myorigin; RCPT TO --to, else tinymta_admin_address, else
  * postmaster@$myhostname. Without --data the transaction ends with RSET.
  * The transcript comes from the connection's trace hook; AUTH secrets
- * are shown as <redacted>. The TLS line also names the server's
+ * are shown as <redacted>. After TLS, a line names the server's
  * certificate (subject, issuer, notAfter). Exit: 0 ok, 64 usage or
- * configuration, 69 a permanent failure (5xx, refused, no such domain, TLS), 75
- * temporary (4xx, timeout, lost connection, DNS temporary failure).
+ * configuration, 69 a permanent failure (5xx, refused, no such domain,
+ * TLS), 75 temporary (4xx, timeout, lost connection, DNS temporary
+ * failure).
  */
 #include "cmd_tinymta.h"
 #include "conf.h"
@@ -198,9 +199,8 @@ tls_note(struct test *t)
 		return;
 	t->tls_used = 1;
 	not_after(t);
-	if (tls_client_names(t->s.tls, t->subject, sizeof t->subject, t->issuer,
-	                     sizeof t->issuer) < 0)
-		t->subject[0] = t->issuer[0] = '\0';
+	t->names = tls_client_names(t->s.tls, t->subject, sizeof t->subject,
+	                            t->issuer, sizeof t->issuer) == 0;
 	if (t->s.tls_on) {
 		tls_describe(&t->s.tls->t, t->tls_desc, sizeof t->tls_desc);
 		t->tls_trust = tls_client_trust(t->s.tls);
