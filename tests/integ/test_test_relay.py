@@ -3,7 +3,9 @@
 step against scripted capture servers (each failed step, exit codes, the
 --json object of DESIGN.md, -o overriding main.cf) and, for STARTTLS and
 AUTH, against aiosmtpd with openssl certificates (test_smtp_tls.py's
-helpers; skipped without aiosmtpd/openssl). The relay is an address
+helpers; skipped without aiosmtpd/openssl), and the certificate's
+subject, issuer and notAfter (an openssl CA and leaf with several,
+multi-valued and UTF-8 RDNs; a leaf over 8 KiB). The relay is an address
 literal ([127.0.0.1]:port), so no DNS is needed."""
 import json
 import os
@@ -309,6 +311,35 @@ def test_tls_names():
         check(rc == 0 and t.get("verified") is True and
               t.get("subject") == LEAF_TEXT and t.get("issuer") == CA_TEXT,
               "names: with a verified (pinned) certificate", (rc, t, err))
+        h.stop()
+        h = None
+        # a leaf over 8 KiB (many subjectAltNames): names null, not_after
+        # still there, the test goes on
+        sans = ",".join(f"DNS:host{i:03d}.a-rather-long-name.relay.test"
+                        for i in range(250))
+        with open(f"{certs}/big.ext", "w") as f:
+            f.write(f"subjectAltName={sans}\n")
+        tt.sh("openssl", "x509", "-req", "-in", f"{certs}/relay.csr", "-CA",
+              f"{certs}/nca.crt", "-CAkey", f"{certs}/nca.key",
+              "-CAcreateserial", "-days", "400", "-out", f"{certs}/big.crt",
+              "-extfile", f"{certs}/big.ext")
+        shutil.copy(f"{certs}/relay.key", f"{certs}/big.key")
+        tt.sh("openssl", "x509", "-in", f"{certs}/big.crt", "-outform",
+                    "der", "-out", f"{certs}/big.der")
+        size = os.path.getsize(f"{certs}/big.der")
+        h = tt.Host("big")
+        rc, j, err = run_json(env, "-o", f"relayhost={hop(h.port)}", "-o",
+                              "smtp_tls_security_level=encrypt")
+        t = (j or {}).get("tls") or {}
+        check(size > 8192 and rc == 0 and t.get("subject") is None and
+              t.get("issuer") is None and t.get("not_after"),
+              f"names: a {size}-byte certificate: null names, still ok",
+              (size, rc, t, err))
+        rc, out, err = run(env, "-o", f"relayhost={hop(h.port)}", "-o",
+                           "smtp_tls_security_level=encrypt")
+        check(rc == 0 and "-- certificate: subject (unavailable); issuer "
+              "(unavailable); not after " in out,
+              "names: unavailable in the human output", (rc, out, err))
     finally:
         if h:
             h.stop()
