@@ -10,14 +10,17 @@
  * postmaster@$myorigin; RCPT TO --to, else tinymta_admin_address, else
  * postmaster@$myhostname. Without --data the transaction ends with RSET.
  * The transcript comes from the connection's trace hook; AUTH secrets
- * are shown as <redacted>. Exit: 0 ok, 64 usage or configuration, 69 a
- * permanent failure (5xx, refused, no such domain, TLS), 75 temporary
- * (4xx, timeout, lost connection, DNS temporary failure).
+ * are shown as <redacted>. After TLS, a line names the server's
+ * certificate (subject, issuer, notAfter). Exit: 0 ok, 64 usage or
+ * configuration, 69 a permanent failure (5xx, refused, no such domain,
+ * TLS), 75 temporary (4xx, timeout, lost connection, DNS temporary
+ * failure).
  */
 #include "cmd_tinymta.h"
 #include "conf.h"
 #include "smtp_client.h"
 #include "util/str.h"
+#include "x509_names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,8 @@ struct test {
 	char tls_err[TLS_ERR_MAX];
 	int tls_used;
 	char not_after[32]; /* the leaf certificate's, ISO 8601 UTC */
+	char subject[X509_DN_TEXT_MAX], issuer[X509_DN_TEXT_MAX];
+	int names; /* 1 when subject and issuer were read */
 };
 
 static void
@@ -164,6 +169,30 @@ not_after(struct test *t)
 		t->not_after[0] = '\0';
 }
 
+/* The human output's certificate line ("-- " lines are not in the JSON
+ * transcript). The names are already escaped to printable ASCII and
+ * valid UTF-8 (x509_names.h), so they go in as they are, not through
+ * tr_add's '?' for every non-ASCII byte. */
+static void
+cert_note(struct test *t)
+{
+	char line[2 * X509_DN_TEXT_MAX + 100];
+	int n;
+
+	if (!t->names && !t->not_after[0])
+		return;
+	n = snprintf(line, sizeof line,
+	             "-- certificate: subject %s; issuer %s; not after %s\n",
+	             t->names ? t->subject : "(unavailable)",
+	             t->names ? t->issuer : "(unavailable)",
+	             t->not_after[0] ? t->not_after : "(unavailable)");
+	if (n < 0 || (size_t)n >= sizeof line ||
+	    t->trlen + (size_t)n + 1 > sizeof t->tr)
+		return;
+	memcpy(t->tr + t->trlen, line, (size_t)n + 1);
+	t->trlen += (size_t)n;
+}
+
 static void
 tls_note(struct test *t)
 {
@@ -171,11 +200,14 @@ tls_note(struct test *t)
 		return;
 	t->tls_used = 1;
 	not_after(t);
+	t->names = tls_client_names(t->s.tls, t->subject, sizeof t->subject,
+	                            t->issuer, sizeof t->issuer) == 0;
 	if (t->s.tls_on) {
 		tls_describe(&t->s.tls->t, t->tls_desc, sizeof t->tls_desc);
 		t->tls_trust = tls_client_trust(t->s.tls);
 		tr_add(t, "-- TLS: ", t->tls_desc, strlen(t->tls_desc));
 	}
+	cert_note(t);
 	tls_client_cert_error(t->s.tls, t->tls_err, sizeof t->tls_err);
 }
 
@@ -389,8 +421,11 @@ json_tls(const struct test *t, FILE *f)
 	ver[0] ? conf_json_string(f, ver) : (void)fputs("null", f);
 	fputs(", \"cipher\": ", f);
 	ciph[0] ? conf_json_string(f, ciph) : (void)fputs("null", f);
-	/* the certificate's names are not kept by the TLS layer */
-	fputs(", \"subject\": null, \"issuer\": null, \"not_after\": ", f);
+	fputs(", \"subject\": ", f);
+	t->names ? conf_json_string(f, t->subject) : (void)fputs("null", f);
+	fputs(", \"issuer\": ", f);
+	t->names ? conf_json_string(f, t->issuer) : (void)fputs("null", f);
+	fputs(", \"not_after\": ", f);
 	t->not_after[0] ? conf_json_string(f, t->not_after)
 	                : (void)fputs("null", f);
 	fprintf(f, ", \"verified\": %s, \"verify_error\": ",

@@ -1,6 +1,7 @@
 /*
- * der.c - the DER writer of der.h. Lengths up to 0xffffff (three length
- * bytes): more than any certificate we make.
+ * der.c - the DER writer of der.h and its reader of one value. Lengths
+ * up to 0xffffff (three length bytes): more than any certificate we make
+ * or read.
  */
 #include "der.h"
 
@@ -156,5 +157,38 @@ der_time(struct der *d, int64_t t)
 		return -1;
 	der_put(d, tm.tm_year + 1900 < 2050 ? DER_UTCTIME : DER_GENTIME, s,
 	        (size_t)n);
+	return 0;
+}
+
+int
+der_read(const unsigned char *buf, size_t end, size_t *pos, struct der_val *v)
+{
+	size_t i = *pos, n;
+	unsigned k;
+
+	/* invariant: i <= end, and every byte read is below end */
+	if (i > end || end - i < 2)
+		return -1;
+	v->start = i;
+	v->tag = buf[i++];
+	if ((v->tag & 0x1f) == 0x1f)
+		return -1; /* high tag numbers: none in what we read */
+	n = buf[i++];
+	if (n & 0x80) {
+		k = n & 0x7f;
+		if (k == 0 || k > 3 || k > end - i)
+			return -1; /* indefinite, too long, or truncated */
+		if (buf[i] == 0)
+			return -1; /* a leading zero: not minimal */
+		for (n = 0; k > 0; k--)
+			n = n << 8 | buf[i++];
+		if (n < 0x80)
+			return -1; /* the short form was due */
+	}
+	if (n > end - i)
+		return -1;
+	v->p = buf + i;
+	v->len = n;
+	*pos = i + n;
 	return 0;
 }

@@ -3,7 +3,9 @@
  * the self-signed certificate of `tinymta gencert`. Constructed values
  * are written content first; der_end() then inserts the tag and length
  * in front (one memmove per nesting level: certificates are small). An
- * overflow sets err and the writer ignores the rest.
+ * overflow sets err and the writer ignores the rest. der_read() is the
+ * matching bounded reader of one value (x509_names.c walks the names of
+ * a server's certificate with it).
  */
 #ifndef TINYMTA_DER_H
 #define TINYMTA_DER_H
@@ -49,5 +51,20 @@ void der_bits(struct der *d, const void *p, size_t n);
 /* UTCTime through 2049, GeneralizedTime after (RFC 5280 4.1.2.5). -1 if
  * the time cannot be converted. */
 int der_time(struct der *d, int64_t t);
+
+/* ---- reading (UNTRUSTED input) ---- */
+
+struct der_val {
+	unsigned tag;           /* the identifier octet */
+	const unsigned char *p; /* the contents, inside the buffer */
+	size_t len;
+	size_t start; /* where the value (its tag) began */
+};
+
+/* The value at *pos of buf[0..end): 0 with *pos just past it, or -1 (a
+ * high tag number, an indefinite, non-minimal or over 3-byte length, or
+ * contents past end). */
+int der_read(const unsigned char *buf, size_t end, size_t *pos,
+             struct der_val *v);
 
 #endif

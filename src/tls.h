@@ -139,9 +139,11 @@ struct tls_client_policy {
 	int64_t now;       /* seconds since the epoch for validity */
 };
 
+#define TLS_LEAF_DER_MAX 8192 /* the leaf certificate kept for its names */
+
 /* The certificate check: BearSSL's minimal X.509 engine for the chain
- * (trust, dates, name) inside a class that also digests the leaf and
- * decides by the level. */
+ * (trust, dates, name) inside a class that also digests the leaf, keeps
+ * its DER (up to TLS_LEAF_DER_MAX) and decides by the level. */
 struct tls_x509 {
 	const br_x509_class *vtable;
 	br_x509_minimal_context xm;
@@ -153,6 +155,10 @@ struct tls_x509 {
 	int fp_matched; /* fingerprint level: the leaf's digest is listed */
 	unsigned char fp[64];
 	size_t fplen;
+	unsigned char leaf_der[TLS_LEAF_DER_MAX];
+	size_t leaf_len;
+	int leaf_big;  /* the leaf was larger: not kept */
+	int leaf_done; /* leaf_der holds the whole leaf */
 };
 
 struct tls_client {
@@ -173,6 +179,11 @@ int tls_client_trust(const struct tls_client *c);
 void tls_client_cert_error(const struct tls_client *c, char *out, size_t cap);
 /* The leaf's fingerprint as "AA:BB:…" (the level's digest). */
 void tls_client_fingerprint(const struct tls_client *c, char *out, size_t cap);
+/* The leaf's subject and issuer as text (x509_names.h), also after a
+ * refused chain. 0, or -1 (no certificate, over TLS_LEAF_DER_MAX, or
+ * unreadable names: both ""). */
+int tls_client_names(const struct tls_client *c, char *subject, size_t scap,
+                     char *issuer, size_t icap);
 /* smtp_tls_security_level etc. into a level (-1: not a level). */
 int tls_level_parse(const char *s);
 

@@ -5,7 +5,8 @@
  * smtp_tls_security_level. The X.509 class below feeds the chain to
  * BearSSL's minimal engine (trust anchors from smtp_tls_CAfile, validity
  * at the given time, the host name) and digests the leaf certificate on
- * the way; its end_chain decides by the level:
+ * the way, keeping its DER for its names (tls_client_names); its
+ * end_chain decides by the level:
  *   may, encrypt   any certificate (its verdict is only logged)
  *   fingerprint    the leaf's digest is in smtp_tls_fingerprint_cert_match
  *   verify, secure a trusted chain, valid now, for the name
@@ -13,6 +14,7 @@
  */
 #include "tls.h"
 #include "util/io.h"
+#include "x509_names.h"
 #include "util/str.h"
 
 #include <arpa/inet.h>
@@ -238,6 +240,9 @@ x_start_chain(const br_x509_class **ctx, const char *server_name)
 	x->chain_err = 0;
 	x->fp_matched = 0;
 	x->fplen = 0;
+	x->leaf_len = 0;
+	x->leaf_big = 0;
+	x->leaf_done = 0;
 	x->xm.vtable->start_chain(&x->xm.vtable, name);
 }
 
@@ -249,6 +254,7 @@ x_start_cert(const br_x509_class **ctx, uint32_t length)
 	if (x->ncert == 0) {
 		br_x509_decoder_init(&x->leaf, NULL, NULL);
 		digest_class(x->pol->digest)->init(&x->hash.vtable);
+		x->leaf_big = length > sizeof x->leaf_der;
 	}
 	x->xm.vtable->start_cert(&x->xm.vtable, length);
 }
@@ -261,6 +267,12 @@ x_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 	if (x->ncert == 0) {
 		br_x509_decoder_push(&x->leaf, buf, len);
 		x->hash.vtable->update(&x->hash.vtable, buf, len);
+		if (x->leaf_big || len > sizeof x->leaf_der - x->leaf_len) {
+			x->leaf_big = 1;
+		} else {
+			memcpy(x->leaf_der + x->leaf_len, buf, len);
+			x->leaf_len += len;
+		}
 	}
 	x->xm.vtable->append(&x->xm.vtable, buf, len);
 }
@@ -274,6 +286,7 @@ x_end_cert(const br_x509_class **ctx)
 		x->hash.vtable->out(&x->hash.vtable, x->fp);
 		x->fplen = (x->hash.vtable->desc >> BR_HASHDESC_OUT_OFF) &
 		           BR_HASHDESC_OUT_MASK;
+		x->leaf_done = !x->leaf_big;
 	}
 	x->ncert++;
 	x->xm.vtable->end_cert(&x->xm.vtable);
@@ -498,4 +511,16 @@ tls_client_fingerprint(const struct tls_client *c, char *out, size_t cap)
 	for (size_t i = 0; i < c->x.fplen && o + 4 <= cap; i++)
 		o += (size_t)snprintf(out + o, cap - o, i ? ":%02X" : "%02X",
 		                      c->x.fp[i]);
+}
+
+int
+tls_client_names(const struct tls_client *c, char *subject, size_t scap,
+                 char *issuer, size_t icap)
+{
+	if (!c->x.leaf_done) {
+		subject[0] = issuer[0] = '\0';
+		return -1;
+	}
+	return x509_names(c->x.leaf_der, c->x.leaf_len, subject, scap, issuer,
+	                  icap, NULL);
 }

@@ -3,7 +3,9 @@
 step against scripted capture servers (each failed step, exit codes, the
 --json object of DESIGN.md, -o overriding main.cf) and, for STARTTLS and
 AUTH, against aiosmtpd with openssl certificates (test_smtp_tls.py's
-helpers; skipped without aiosmtpd/openssl). The relay is an address
+helpers; skipped without aiosmtpd/openssl), and the certificate's
+subject, issuer and notAfter (an openssl CA and leaf with several,
+multi-valued and UTF-8 RDNs; a leaf over 8 KiB). The relay is an address
 literal ([127.0.0.1]:port), so no DNS is needed."""
 import json
 import os
@@ -193,6 +195,9 @@ def test_tls_auth():
         want = datetime.datetime.strptime(end, "%b %d %H:%M:%S %Y %Z")
         check(t.get("not_after") == want.strftime("%Y-%m-%dT%H:%M:%SZ"),
               "TLS: not_after of the certificate", (t.get("not_after"), end))
+        check(t.get("subject") == "CN=smtp.test" and
+              t.get("issuer") == "CN=ca test CA",
+              "TLS: subject and issuer of the certificate", t)
         tr = (j or {}).get("transcript", [])
         check("C: STARTTLS" in tr and "C: AUTH PLAIN <redacted>" in tr,
               "TLS+AUTH: transcript shows STARTTLS and redacted AUTH", tr)
@@ -249,6 +254,8 @@ def test_tls_auth():
         check(rc == 69 and j and j["failed_step"] == "tls" and
               t.get("verified") is False and t.get("verify_error"),
               "verify: name mismatch at tls, verify_error", (rc, j, err))
+        check(t.get("subject") == "CN=smtp.test",
+              "verify refused: the subject is still reported", t)
     finally:
         for h in hosts:
             h.stop()
@@ -256,8 +263,114 @@ def test_tls_auth():
         shutil.rmtree(certs, ignore_errors=True)
 
 
+# the names test: its own CA and leaf, several RDNs, a multi-valued one,
+# UTF-8 and a character that must be escaped
+CA_SUBJ = "/CN=Tiny Test CA/O=Tiny Test/C=DE"
+CA_TEXT = "CN=Tiny Test CA, O=Tiny Test, C=DE"
+LEAF_SUBJ = "/CN=relay.test/O=Tiny T\u00e9st\\, Inc/OU=Mail+L=Berlin/C=DE"
+LEAF_TEXT = "CN=relay.test, O=Tiny T\u00e9st\\, Inc, OU=Mail+L=Berlin, C=DE"
+
+
+def make_named_certs(tt, d):
+    tt.sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+          "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{d}/nca.key",
+          "-out", f"{d}/nca.crt", "-subj", CA_SUBJ, "-days", "3650",
+          "-addext", "basicConstraints=critical,CA:TRUE",
+          "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    tt.sh("openssl", "req", "-new", "-utf8", "-newkey", "ec", "-pkeyopt",
+          "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{d}/relay.key",
+          "-out", f"{d}/relay.csr", "-subj", LEAF_SUBJ, "-multivalue-rdn")
+    with open(f"{d}/relay.ext", "w") as f:
+        f.write("subjectAltName=DNS:relay.test\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    tt.sh("openssl", "x509", "-req", "-in", f"{d}/relay.csr", "-CA",
+          f"{d}/nca.crt", "-CAkey", f"{d}/nca.key", "-CAcreateserial",
+          "-days", "400", "-out", f"{d}/relay.crt", "-extfile",
+          f"{d}/relay.ext")
+
+
+def test_tls_names():
+    """The certificate's subject, issuer and notAfter in --json and in
+    the human output."""
+    if not have_tls_tools():
+        print("SKIP test_tls_names: needs openssl and python3-aiosmtpd")
+        return
+    import datetime
+    import test_smtp_tls as tt
+    certs = tempfile.mkdtemp(prefix="tinymta-certs-")
+    tt.CERTS = certs
+    env = tmlib.Env()
+    h = None
+    try:
+        make_named_certs(tt, certs)
+        h = tt.Host("relay")
+        base = ["-o", f"relayhost={hop(h.port)}", "-o",
+                "smtp_tls_security_level=encrypt"]
+        end = tt.sh("openssl", "x509", "-in", f"{certs}/relay.crt", "-noout",
+                    "-enddate").strip().split("=", 1)[1]
+        when = datetime.datetime.strptime(
+            end, "%b %d %H:%M:%S %Y %Z").strftime("%Y-%m-%dT%H:%M:%SZ")
+        rc, j, err = run_json(env, *base)
+        t = (j or {}).get("tls") or {}
+        check(rc == 0 and t.get("subject") == LEAF_TEXT,
+              "names: subject (several RDNs, multi-valued, UTF-8, escaped "
+              "comma)", (rc, t, err))
+        check(t.get("issuer") == CA_TEXT, "names: issuer is our CA", t)
+        check(t.get("not_after") == when, "names: not_after", (t, end))
+        rc, out, err = run(env, *base)
+        line = f"-- certificate: subject {LEAF_TEXT}; issuer {CA_TEXT}; " \
+            f"not after {when}"
+        check(rc == 0 and line in out.splitlines(),
+              "names: the human output's certificate line", (line, out, err))
+        # a pinned certificate (fingerprint level): verified, same names
+        fp = tt.sh("openssl", "x509", "-in", f"{certs}/relay.crt", "-noout",
+                   "-fingerprint", "-sha256").strip().split("=", 1)[1]
+        rc, j, err = run_json(env, "-o", f"relayhost={hop(h.port)}", "-o",
+                              "smtp_tls_security_level=fingerprint", "-o",
+                              f"smtp_tls_fingerprint_cert_match={fp}")
+        t = (j or {}).get("tls") or {}
+        check(rc == 0 and t.get("verified") is True and
+              t.get("subject") == LEAF_TEXT and t.get("issuer") == CA_TEXT,
+              "names: with a verified (pinned) certificate", (rc, t, err))
+        h.stop()
+        h = None
+        # a leaf over 8 KiB (many subjectAltNames): names null, not_after
+        # still there, the test goes on
+        sans = ",".join(f"DNS:host{i:03d}.a-rather-long-name.relay.test"
+                        for i in range(250))
+        with open(f"{certs}/big.ext", "w") as f:
+            f.write(f"subjectAltName={sans}\n")
+        tt.sh("openssl", "x509", "-req", "-in", f"{certs}/relay.csr", "-CA",
+              f"{certs}/nca.crt", "-CAkey", f"{certs}/nca.key",
+              "-CAcreateserial", "-days", "400", "-out", f"{certs}/big.crt",
+              "-extfile", f"{certs}/big.ext")
+        shutil.copy(f"{certs}/relay.key", f"{certs}/big.key")
+        tt.sh("openssl", "x509", "-in", f"{certs}/big.crt", "-outform",
+                    "der", "-out", f"{certs}/big.der")
+        size = os.path.getsize(f"{certs}/big.der")
+        h = tt.Host("big")
+        rc, j, err = run_json(env, "-o", f"relayhost={hop(h.port)}", "-o",
+                              "smtp_tls_security_level=encrypt")
+        t = (j or {}).get("tls") or {}
+        check(size > 8192 and rc == 0 and t.get("subject") is None and
+              t.get("issuer") is None and t.get("not_after"),
+              f"names: a {size}-byte certificate: null names, still ok",
+              (size, rc, t, err))
+        rc, out, err = run(env, "-o", f"relayhost={hop(h.port)}", "-o",
+                           "smtp_tls_security_level=encrypt")
+        check(rc == 0 and "-- certificate: subject (unavailable); issuer "
+              "(unavailable); not after " in out,
+              "names: unavailable in the human output", (rc, out, err))
+    finally:
+        if h:
+            h.stop()
+        env.cleanup()
+        shutil.rmtree(certs, ignore_errors=True)
+
+
 def main():
-    for t in (test_success, test_override, test_steps, test_tls_auth):
+    for t in (test_success, test_override, test_steps, test_tls_auth,
+              test_tls_names):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure

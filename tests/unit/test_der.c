@@ -1,8 +1,8 @@
 #define _GNU_SOURCE /* memmem */
 /*
  * test_der.c - the DER writer (integers, lengths, times, nesting,
- * overflow) and the self-signed certificate: its public key and names
- * read back by BearSSL's X.509 decoder, host-name checks.
+ * overflow), der_read, and the self-signed certificate: its public key
+ * and names read back by BearSSL's X.509 decoder, host-name checks.
  */
 #include "der.h"
 #include "t.h"
@@ -68,6 +68,33 @@ test_lengths(void)
 	der_put(&d, DER_NULL, "", 0);
 	der_end(&d, DER_SEQUENCE, m);
 	T_CHECK(d.err, "no room for the outer header");
+}
+
+/* der_read reads back what the writer wrote, in each length form, and
+ * stays inside the buffer. */
+static void
+test_read(void)
+{
+	static unsigned char big[300], buf[400];
+	static const size_t sizes[] = {0, 127, 128, 255, 256, 300};
+	struct der d;
+	struct der_val v;
+	size_t pos;
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		der_init(&d, buf, sizeof buf);
+		der_put(&d, DER_OCTET_STRING, big, sizes[i]);
+		pos = 0;
+		T_CHECK(der_read(buf, d.len, &pos, &v) == 0 && pos == d.len &&
+		            v.tag == DER_OCTET_STRING && v.len == sizes[i] &&
+		            v.start == 0 && v.p + v.len == buf + d.len,
+		        "read back %zu bytes", sizes[i]);
+		pos = 0;
+		T_CHECK(der_read(buf, d.len - 1, &pos, &v) < 0 && pos == 0,
+		        "one byte short of %zu: refused", sizes[i]);
+	}
+	pos = 5;
+	T_CHECK(der_read(buf, 4, &pos, &v) < 0, "pos past the end");
 }
 
 static void
@@ -181,6 +208,7 @@ main(void)
 {
 	test_ints();
 	test_lengths();
+	test_read();
 	test_times();
 	test_names();
 	test_cert();
