@@ -427,6 +427,20 @@ def bench_smtp(top, tm, pf):
     row("smtp: peak sum of Pss under load", tp / 1024, pp / 1024, "MiB")
 
 
+def serving_smtpd(tm):
+    """The smtpd processes serving a client now (an idle reusable one
+    has /dev/null on descriptor 0)."""
+    out = []
+    for p in tree(tm.master_pid()):
+        try:
+            if b"smtpd" in open(f"/proc/{p}/cmdline", "rb").read() and \
+                    os.readlink(f"/proc/{p}/fd/0") != "/dev/null":
+                out.append(p)
+        except OSError:
+            pass
+    return out
+
+
 def bench_idle_session(tm):
     """Pss of one idle SMTP session (the smtpd child), 10 sessions open."""
     import socket
@@ -436,8 +450,7 @@ def bench_idle_session(tm):
         s.recv(512)
         socks.append(s)
     time.sleep(0.5)
-    kids = [p for p in tree(tm.master_pid())
-            if b"smtpd" in open(f"/proc/{p}/cmdline", "rb").read()]
+    kids = serving_smtpd(tm)
     per = pss_kib(kids) / max(len(kids), 1)
     print(f"{'smtp: Pss per idle session':<34} tinymta {per:10.0f} KiB   ({len(kids)} sessions)")
     for s in socks:
@@ -510,13 +523,12 @@ def bench_tls(tm, pf, cert):
         "/s", better="higher")
     print(f"{'  resumed / attempts':<34} tinymta {share['tinymta']}   "
           f"postfix {share['postfix']}")
-    before = set(tree(tm.master_pid()))
+    time.sleep(0.5)
     t = starttls(TM_SMTP_PORT)
     t.sendall(b"EHLO bench.example\r\n")
     t.recv(4096)
     time.sleep(0.5)
-    kids = [p for p in set(tree(tm.master_pid())) - before
-            if b"smtpd" in open(f"/proc/{p}/cmdline", "rb").read()]
+    kids = serving_smtpd(tm)
     print(f"{'tls: Pss of an idle TLS session':<34} tinymta {pss_kib(kids):10.0f} KiB")
     t.close()
 
