@@ -48,6 +48,10 @@ struct qmsg {
 	 * refs hold them): defer() tells them the next attempt. */
 	struct qdest *dests[QMGR_MSG_DESTS];
 	unsigned ndests;
+	/* At activation: the destinations told that this message, deferred
+	 * until info.next_attempt, is tried again (once each). */
+	struct qdest *taken[QMGR_MSG_DESTS];
+	unsigned ntaken;
 	struct qmsg *next; /* active list */
 };
 

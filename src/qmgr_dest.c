@@ -95,16 +95,40 @@ qdest_retry_add(struct qdest *d, time_t t)
 {
 	unsigned i = 0;
 
-	while (i < d->nretry && d->retry[i] < t)
+	while (i < d->nretry && d->retry[i].t < t)
 		i++;
-	if (i == QDEST_RETRY_MAX || (i < d->nretry && d->retry[i] == t))
-		return; /* later than every kept time, or already kept */
+	if (i < d->nretry && d->retry[i].t == t) {
+		d->retry[i].n++;
+		return;
+	}
+	if (i == QDEST_RETRY_MAX)
+		return; /* later than every kept time */
 	if (d->nretry == QDEST_RETRY_MAX)
 		d->nretry--; /* the latest makes room */
 	memmove(&d->retry[i + 1], &d->retry[i],
 	        (d->nretry - i) * sizeof d->retry[0]);
-	d->retry[i] = t;
+	d->retry[i].t = t;
+	d->retry[i].n = 1;
 	d->nretry++;
+}
+
+static void
+retry_drop(struct qdest *d, unsigned i, unsigned n)
+{
+	memmove(&d->retry[i], &d->retry[i + n],
+	        (d->nretry - i - n) * sizeof d->retry[0]);
+	d->nretry -= n;
+}
+
+void
+qdest_retry_take(struct qdest *d, time_t t)
+{
+	for (unsigned i = 0; i < d->nretry; i++)
+		if (d->retry[i].t == t) {
+			if (--d->retry[i].n == 0)
+				retry_drop(d, i, 1);
+			return;
+		}
 }
 
 void
@@ -112,13 +136,10 @@ qdest_retry_prune(struct qdest *d, time_t now)
 {
 	unsigned n = 0;
 
-	while (n < d->nretry && d->retry[n] <= now)
+	while (n < d->nretry && d->retry[n].t <= now)
 		n++;
-	if (n == 0)
-		return;
-	memmove(&d->retry[0], &d->retry[n],
-	        (d->nretry - n) * sizeof d->retry[0]);
-	d->nretry -= n;
+	if (n)
+		retry_drop(d, 0, n);
 }
 
 time_t
@@ -127,7 +148,7 @@ qdest_next_retry(struct qdest *d, time_t now)
 	time_t t;
 
 	qdest_retry_prune(d, now);
-	t = d->nretry ? d->retry[0] : 0;
+	t = d->nretry ? d->retry[0].t : 0;
 	if (qdest_is_dead(d, now) && t < d->dead_until)
 		t = d->dead_until;
 	return t;

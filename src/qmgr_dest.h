@@ -37,9 +37,13 @@ struct qdest {
 	struct qwork *todo, **tail; /* items waiting for an agent */
 	size_t ntodo;
 	/* The earliest distinct next-attempt times of mail deferred for this
-	 * destination (ascending; times that have come are dropped): what
-	 * status shows as next_retry. Not read back from the queue. */
-	time_t retry[QDEST_RETRY_MAX];
+	 * destination, with how many messages wait for each (ascending;
+	 * times that have come are dropped): what status shows as
+	 * next_retry. Not read back from the queue. */
+	struct {
+		time_t t;
+		unsigned n;
+	} retry[QDEST_RETRY_MAX];
 	unsigned nretry;
 	unsigned refs; /* active messages that will report here (qmsg) */
 	struct qdest *next;
@@ -68,9 +72,12 @@ int qdest_agent_done(struct qdest *d, const struct qdest_limits *l, int site,
  * the items per agent, spread evenly, at most per_agent_max. */
 size_t qdest_batch(size_t n, unsigned avail, size_t per_agent_max);
 
-/* Remember that mail for d is deferred until t (the earliest
+/* Remember that a message for d is deferred until t (the earliest
  * QDEST_RETRY_MAX distinct times are kept; a later one is forgotten). */
 void qdest_retry_add(struct qdest *d, time_t t);
+/* A message deferred until t is being tried again (flushed, or its time
+ * came): one less waits for t. */
+void qdest_retry_take(struct qdest *d, time_t t);
 /* Drop the times that have come (that mail is being tried again). */
 void qdest_retry_prune(struct qdest *d, time_t now);
 /* status's next_retry: the earliest remembered time still to come; for a

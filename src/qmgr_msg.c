@@ -120,6 +120,22 @@ now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
 	now_dest(q, m, idx, NULL, NULL, status, dsn, text);
 }
 
+/* m, deferred before, is tried again for d: d stops counting it among
+ * the mail that waits for its next attempt (next_retry). */
+static void
+retry_taken(struct qmsg *m, struct qdest *d)
+{
+	if (m->r.info.next_attempt == 0)
+		return;
+	for (unsigned i = 0; i < m->ntaken; i++)
+		if (m->taken[i] == d)
+			return;
+	if (m->ntaken == QMGR_MSG_DESTS)
+		return;
+	m->taken[m->ntaken++] = d;
+	qdest_retry_take(d, (time_t)m->r.info.next_attempt);
+}
+
 /* A remote recipient: its next hop's queue, or at once deferred (a dead
  * destination: no agent, its last error), bounced or deferred by the
  * routing tables. */
@@ -154,6 +170,8 @@ route_remote(struct qmgr *q, struct qmsg *m, unsigned idx,
 		return;
 	}
 	d = qmgr_dest(q, hop);
+	if (d)
+		retry_taken(m, d);
 	if (!d) {
 		now_dest(q, m, idx, r, NULL, QFILE_RCPT_DEFERRED, "4.3.0",
 		         "too many destinations at once");
