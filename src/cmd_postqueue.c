@@ -6,6 +6,8 @@
  * to read the private queue directories: anyone else gets exit 77.
  * Untrusted input: every queue file (maildrop/ files come from any local
  * user), validated by qfile_open; text from them is escaped on output.
+ * `postqueue -f`, `-s SITE` and `-i ID` are requests to the master's
+ * control socket (the SITE and ID are checked here first: exit 64).
  */
 #include "applets.h"
 #include "cmd_postqueue.h"
@@ -357,7 +359,10 @@ usage(void)
 	                "  -p  list the queue (as mailq)\n"
 	                "  -j  list the queue as JSON, one object per line\n"
 	                "  -f  flush: deliver the deferred mail now\n"
-	                "  -s  flush the mail for SITE\n"
+	                "  -s  flush the deferred mail for SITE: a recipient "
+	                "domain, or a\n"
+	                "      next hop as tinymta status names it "
+	                "([host]:port)\n"
 	                "  -i  deliver the message ID now\n");
 	return EX_USAGE;
 }
@@ -388,15 +393,17 @@ site_problem(const char *s, char *why, size_t cap)
 			         "control character 0x%02x at position %zu", c,
 			         i + 1);
 		else if (c >= 0x80)
-			snprintf(why, cap,
-			         "non-ASCII byte 0x%02x at position %zu (use the "
-			         "xn-- form of the domain)",
-			         c, i + 1);
+			snprintf(
+			    why, cap,
+			    "non-ASCII byte 0x%02x at position %zu (use the "
+			    "xn-- form of the domain)",
+			    c, i + 1);
 		else
-			snprintf(why, cap,
-			         "character '%c' at position %zu is not allowed "
-			         "(a domain, [address] or [host]:port)",
-			         c, i + 1);
+			snprintf(
+			    why, cap,
+			    "character '%c' at position %zu is not allowed "
+			    "(a domain, [address] or [host]:port)",
+			    c, i + 1);
 		return why;
 	}
 	return NULL;

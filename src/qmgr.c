@@ -112,7 +112,8 @@ site_takes(struct qmgr *q, const char *id, const struct stat *st)
 	if (i == q->nsites ||
 	    queue_path(path, sizeof path, q->qdir, "deferred", id) < 0 ||
 	    qfile_open(&r, path, 0, &e, where, sizeof where) < 0)
-		return 0; /* a damaged file waits for its time (then corrupt/) */
+		return 0; /* a damaged file waits for its time (then corrupt/)
+		           */
 	for (; !hit && i < q->nsites; i++)
 		hit = before(&st->st_ctim, &q->sites[i].since) &&
 		      qmgr_site_match(q, &r, q->sites[i].name);

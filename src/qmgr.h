@@ -25,8 +25,8 @@
 #define QMGR_SMTP_BATCH 12 /* items per smtp agent (SMTP_ITEMS) */
 #define QMGR_ITEMS_MAX 12  /* the larger of the two */
 #define QMGR_JOBS_MAX 64
-#define QMGR_STEP_MS 50 /* bulk work between looks at new mail */
-#define QMGR_MSG_DESTS 8 /* destinations a message's deferral is noted at */
+#define QMGR_STEP_MS 50    /* bulk work between looks at new mail */
+#define QMGR_MSG_DESTS 8   /* destinations a message's deferral is noted at */
 #define QMGR_FLUSH_SITES 8 /* postqueue -s requests in one round */
 
 /* Per-recipient state while the message is active. */
@@ -96,12 +96,12 @@ struct qmgr {
 	struct qjob *jobs[QMGR_JOBS_MAX]; /* NULL: free slot */
 	time_t next_deferred_scan;
 	int flush; /* retry deferred mail regardless of its time */
-	struct timespec flush_since; /* when that flush began */
+	struct timespec flush_since;                /* when that flush began */
 	struct qflush_site sites[QMGR_FLUSH_SITES]; /* postqueue -s */
 	size_t nsites;
-	struct queue_iter dit;       /* a deferred/ round in parts */
-	time_t round_next;           /* its earliest future attempt */
-	char (*pend)[QFILE_ID_MAX];  /* deferred IDs due, being activated */
+	struct queue_iter dit;      /* a deferred/ round in parts */
+	time_t round_next;          /* its earliest future attempt */
+	char (*pend)[QFILE_ID_MAX]; /* deferred IDs due, being activated */
 	size_t npend, ipend;
 	int scan_incoming; /* a wake-up came */
 };
@@ -136,7 +136,8 @@ void qmgr_limits(const struct qmgr *q, struct qdest_limits *l);
 /* The destination of a remote delivery (NULL: the table is full). */
 struct qdest *qmgr_dest(struct qmgr *q, const char *nexthop);
 /* Forget a destination's dead state now (flush): its next attempt is a
- * probe. site NULL: every destination. */
+ * probe. site NULL: every destination; else the one named site and the
+ * next hop of mail for domain site (qmgr_site_hop). */
 void qmgr_revive(struct qmgr *q, const char *site);
 void qmgr_dispatch(struct qmgr *q);
 /* 1 while a dead destination still has items to defer (work to do). */

@@ -402,9 +402,9 @@ job_line(struct qmgr *q, struct qjob *j, char *line)
 		struct qwork *w = j->work[i];
 
 		if (w && w->m == j->slot[slot] && w->idx == idx) {
-			if (qmgr_msg_dest_result(q, w->m, idx, w->sender,
-			                         w->addr, status, dsn,
-			                         line + n) == QFILE_RCPT_DEFERRED &&
+			if (qmgr_msg_dest_result(
+			        q, w->m, idx, w->sender, w->addr, status, dsn,
+			        line + n) == QFILE_RCPT_DEFERRED &&
 			    w->dest)
 				qmgr_msg_note_dest(w->m, w->dest);
 			j->work[i] = NULL;

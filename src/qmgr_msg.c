@@ -165,8 +165,7 @@ route_remote(struct qmgr *q, struct qmsg *m, unsigned idx,
 		return;
 	}
 	if (k == QR_DEFER) {
-		now_dest(q, m, idx, r, NULL, QFILE_RCPT_DEFERRED, "4.3.0",
-		         why);
+		now_dest(q, m, idx, r, NULL, QFILE_RCPT_DEFERRED, "4.3.0", why);
 		return;
 	}
 	d = qmgr_dest(q, hop);

@@ -185,7 +185,8 @@ test_retry(void)
 	T_CHECK(d.retry[QDEST_RETRY_MAX - 1].t == 240, "a later one forgotten");
 	T_CHECK(qdest_next_retry(&d, 225) == 230, "times that came dropped");
 	d.dead_until = 400;
-	T_CHECK(qdest_next_retry(&d, 225) == 400, "dead: not before dead_until");
+	T_CHECK(qdest_next_retry(&d, 225) == 400,
+	        "dead: not before dead_until");
 	qdest_retry_add(&d, 450);
 	d.nretry = 1;
 	d.retry[0].t = 450;
