@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tmlib import check, done  # noqa: E402
 from test_daemon import Daemon, USER, ensure_user, wait_for  # noqa: E402
 from capture import CaptureServer  # noqa: E402
+from test_scheduler import asan, qmgr_pss  # noqa: E402
 
 # Long backoff: nothing is retried on its own while a test runs.
 BASE = ("minimal_backoff_time = 300s\nmaximal_backoff_time = 600s\n"
@@ -190,6 +191,80 @@ def test_flush_revives_dead_site():
     stop(d, three)
 
 
+def copy_deferred(d, qid, n, when):
+    """n copies of deferred file qid under new IDs, next attempt at when
+    (the file's mtime, as qmgr writes it)."""
+    ddir = os.path.join(d.env.spool, "deferred")
+    src = os.path.join(ddir, qid)
+    st = os.stat(src)
+    data = open(src, "rb").read()
+    tmp = os.path.join(d.env.spool, "copies.tmp")
+    os.makedirs(tmp)
+    for i in range(n):
+        p = os.path.join(tmp, f"ZZCOPY{i:08d}")
+        with open(p, "wb") as f:
+            f.write(data)
+        os.chmod(p, st.st_mode & 0o7777)
+        os.chown(p, st.st_uid, st.st_gid)
+        os.utime(p, (when, when))
+    for name in os.listdir(tmp):
+        os.rename(os.path.join(tmp, name), os.path.join(ddir, name))
+    os.rmdir(tmp)
+
+
+def test_site_in_backlog():
+    """-s finds its one message among many deferred for another site: it
+    reads the files one at a time, in parts (qmgr stays small), and
+    leaves the others' schedule alone."""
+    n = int(os.environ.get("SITE_BACKLOG_MESSAGES", "5000"))
+    one, two = Site(), Site()
+    d = daemon(f"one.example smtp:{one.hop}\ntwo.example smtp:{two.hop}\n")
+    d.start()
+    d.send("b@two.example", subject="two")
+    wait_for(lambda: d.queue_count("deferred") == 1, 30)
+    d.send("a@one.example", subject="one")
+    wait_for(lambda: d.queue_count("deferred") == 2, 30)
+    q = deferred_by_domain(d)
+    two_id = next(iter(q.get("two.example", {})), None)
+    check(two_id is not None and "one.example" in q, "one message deferred for each", str(q))
+    if two_id is None:
+        stop(d, one, two)
+        return
+    when = int(time.time()) + 3600
+    copy_deferred(d, two_id, n, when)
+    one.accept = two.accept = True
+    seen = two.rcpt_attempts()
+    peak = [0]
+    t0 = time.time()
+    r = d.env.run("postqueue", "-s", "one.example")
+    check(r.returncode == 0, "postqueue -s one.example exits 0", r.stderr)
+
+    def got_one():
+        peak[0] = max(peak[0], qmgr_pss(d))
+        return one.delivered() == ["a@one.example"]
+    ok = wait_for(got_one, 120)
+    took = time.time() - t0
+    check(ok, f"one.example's message found among {n + 1} deferred for two.example",
+          f"{one.delivered()}")
+    print(f"figure: postqueue -s found 1 message among {n + 2} deferred in {took:.1f} s")
+    time.sleep(1.5)
+    check(two.delivered() == [] and two.rcpt_attempts() == seen,
+          "none of two.example's mail tried", f"{two.rcpt_attempts() - seen} attempts")
+    ddir = os.path.join(d.env.spool, "deferred")
+    kept = 0
+    for name in os.listdir(ddir):
+        try:
+            kept += int(os.stat(os.path.join(ddir, name)).st_mtime) == when
+        except OSError:
+            pass
+    check(kept == n, "every copy keeps its next attempt", f"{kept} of {n}")
+    if asan(d):
+        print("skip: Pss is not meaningful under ASan")
+    else:
+        check(0 < peak[0] < 2048, "qmgr Pss under 2 MiB while it scans", f"{peak[0]} KiB")
+    stop(d, one, two)
+
+
 def test_bad_site():
     one = Site()
     d = daemon(f"one.example smtp:{one.hop}\n")
@@ -218,7 +293,8 @@ def test_bad_site():
 
 def main():
     ensure_user()
-    tests = [test_flush_one_site, test_flush_revives_dead_site, test_bad_site]
+    tests = [test_flush_one_site, test_flush_revives_dead_site, test_bad_site,
+             test_site_in_backlog]
     only = sys.argv[1:]
     for t in tests:
         if only and t.__name__ not in only:
