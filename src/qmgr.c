@@ -112,8 +112,7 @@ site_takes(struct qmgr *q, const char *id, const struct stat *st)
 	if (i == q->nsites ||
 	    queue_path(path, sizeof path, q->qdir, "deferred", id) < 0 ||
 	    qfile_open(&r, path, 0, &e, where, sizeof where) < 0)
-		return 0; /* a damaged file waits for its time (then corrupt/)
-		           */
+		return 0; /* damaged: it waits for its time (then corrupt/) */
 	for (; !hit && i < q->nsites; i++)
 		hit = before(&st->st_ctim, &q->sites[i].since) &&
 		      qmgr_site_match(q, &r, q->sites[i].name);
@@ -277,6 +276,7 @@ static void
 flush_request(struct qmgr *q, const char *site)
 {
 	struct timespec now;
+	size_t i = 0;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (site && strlen(site) >= QDEST_NAME_MAX) {
@@ -284,14 +284,12 @@ flush_request(struct qmgr *q, const char *site)
 		return;
 	}
 	qmgr_revive(q, site);
-	if (!site || q->nsites == QMGR_FLUSH_SITES) {
+	while (site && i < q->nsites && !str_eq_nocase(q->sites[i].name, site))
+		i++;
+	if (!site || i == QMGR_FLUSH_SITES) {
 		q->flush = 1; /* too many sites at once: all of them */
 		q->flush_since = now;
 	} else {
-		size_t i = 0;
-
-		while (i < q->nsites && !str_eq_nocase(q->sites[i].name, site))
-			i++;
 		if (i == q->nsites)
 			str_copy(q->sites[q->nsites++].name, QDEST_NAME_MAX,
 			         site);

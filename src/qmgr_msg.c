@@ -88,7 +88,8 @@ soften(const struct qmgr *q, int status, const char **dsn, char buf[8])
 }
 
 /* An immediate result (no agent): counts as one delivery, logged here.
- * r: the destination it is about (its sender override), or NULL. */
+ * r: the destination it is about (its sender override), or NULL; d: the
+ * scheduler's destination that deferred it (next_retry), or NULL. */
 static void
 now_dest(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r,
          struct qdest *d, int status, const char *dsn, const char *text)

@@ -161,6 +161,35 @@ def test_flush_one_site():
     stop(d, one, two)
 
 
+def test_requests_at_once():
+    """Two -s requests in a row are both served (the second starts the
+    round over with both sites); a third site's mail waits."""
+    sites = [Site(), Site(), Site()]
+    names = ["one", "two", "three"]
+    d = daemon("".join(f"{n}.example smtp:{s.hop}\n" for n, s in zip(names, sites)))
+    d.start()
+    for n in names:
+        d.send(f"x@{n}.example", subject=n)
+    check(wait_for(lambda: d.queue_count("deferred") == 3, 30), "three deferred",
+          str(d.queue_count("deferred")))
+    for s in sites:
+        s.accept = True
+    seen = sites[2].rcpt_attempts()
+    t0 = time.time()
+    r1 = d.env.run("postqueue", "-s", "one.example")
+    r2 = d.env.run("postqueue", "-s", sites[1].hop)
+    check(r1.returncode == 0 and r2.returncode == 0, "both requests accepted",
+          r1.stderr + r2.stderr)
+    ok = wait_for(lambda: sites[0].delivered() == ["x@one.example"]
+                  and sites[1].delivered() == ["x@two.example"], 20)
+    check(ok, "both sites' mail delivered",
+          f"{sites[0].delivered()} {sites[1].delivered()} after {time.time() - t0:.1f} s")
+    time.sleep(1.5)
+    check(sites[2].rcpt_attempts() == seen and d.queue_count("deferred") == 1,
+          "the third site's mail waits", f"{sites[2].rcpt_attempts() - seen} attempts")
+    stop(d, *sites)
+
+
 def test_flush_revives_dead_site():
     three = Site(refuse=True)
     three.accept = True
@@ -293,7 +322,8 @@ def test_bad_site():
 
 def main():
     ensure_user()
-    tests = [test_flush_one_site, test_flush_revives_dead_site, test_bad_site,
+    tests = [test_flush_one_site, test_requests_at_once, test_flush_revives_dead_site,
+             test_bad_site,
              test_site_in_backlog]
     only = sys.argv[1:]
     for t in tests:
