@@ -275,7 +275,8 @@ def test_site_in_backlog():
     took = time.time() - t0
     check(ok, f"one.example's message found among {n + 1} deferred for two.example",
           f"{one.delivered()}")
-    print(f"figure: postqueue -s found 1 message among {n + 2} deferred in {took:.1f} s")
+    print(f"figure: postqueue -s found 1 message among {n + 2} deferred in {took:.1f} s "
+          f"(qmgr Pss peak {peak[0]} KiB)")
     time.sleep(1.5)
     check(two.delivered() == [] and two.rcpt_attempts() == seen,
           "none of two.example's mail tried", f"{two.rcpt_attempts() - seen} attempts")
