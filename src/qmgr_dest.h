@@ -4,8 +4,11 @@
  * failed-cohort rule and the dead-destination cache. The rules are pure
  * functions of the entry, the limits and the time (tested alone in
  * tests/unit/test_qmgr_dest.c); the table is bounded: idle live entries
- * are freed, dead ones are kept up to tinymta_dead_destination_limit (the
- * one that would revive first is dropped to make room).
+ * are freed (one that knows of deferred mail once that mail's times have
+ * come, or when the table is full), dead ones are kept up to
+ * tinymta_dead_destination_limit (the one that would revive first is
+ * dropped to make room). Each entry also keeps a few next-attempt times
+ * of its deferred mail (status's next_retry).
  */
 #ifndef TINYMTA_QMGR_DEST_H
 #define TINYMTA_QMGR_DEST_H
