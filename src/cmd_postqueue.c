@@ -6,6 +6,8 @@
  * to read the private queue directories: anyone else gets exit 77.
  * Untrusted input: every queue file (maildrop/ files come from any local
  * user), validated by qfile_open; text from them is escaped on output.
+ * `postqueue -f`, `-s SITE` and `-i ID` are requests to the master's
+ * control socket (the SITE and ID are checked here first: exit 64).
  */
 #include "applets.h"
 #include "cmd_postqueue.h"
@@ -26,6 +28,7 @@
 #define ID_FORMAT "%-17s %8llu %19.19s "
 #define PAD_FORMAT "%-17s %8s %-19s "
 #define MAILDROP_REASON "waiting for pickup"
+#define SITE_MAX 255 /* a domain name's limit (RFC 1035) */
 
 /* The queues listed, in Postfix's order; corrupt/ is only counted. */
 static const int listed[] = {QUEUE_MAILDROP, QUEUE_INCOMING, QUEUE_ACTIVE,
@@ -356,25 +359,54 @@ usage(void)
 	                "  -p  list the queue (as mailq)\n"
 	                "  -j  list the queue as JSON, one object per line\n"
 	                "  -f  flush: deliver the deferred mail now\n"
-	                "  -s  flush the mail for SITE\n"
+	                "  -s  flush the deferred mail for SITE: a recipient "
+	                "domain, or a\n"
+	                "      next hop as tinymta status names it "
+	                "([host]:port)\n"
 	                "  -i  deliver the message ID now\n");
 	return EX_USAGE;
 }
 
-/* A site for -s: a domain or [address]; nothing that could end the
- * request line. */
-static int
-site_ok(const char *s)
+/* A site for -s: a domain, [address] or a next hop as `tinymta status`
+ * names it ([host]:port); nothing that could end the request line. NULL
+ * when s is one, else what is wrong with it. */
+static const char *
+site_problem(const char *s, char *why, size_t cap)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 255)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr(".-_:[]", *s)))
-			return 0;
-	return 1;
+	if (n == 0)
+		return "empty site";
+	if (n > SITE_MAX) {
+		snprintf(why, cap, "site longer than %d characters (%zu)",
+		         SITE_MAX, n);
+		return why;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr(".-_:[]", c))
+			continue;
+		if (c < 0x20 || c == 0x7f)
+			snprintf(why, cap,
+			         "control character 0x%02x at position %zu", c,
+			         i + 1);
+		else if (c >= 0x80)
+			snprintf(
+			    why, cap,
+			    "non-ASCII byte 0x%02x at position %zu (use the "
+			    "xn-- form of the domain)",
+			    c, i + 1);
+		else
+			snprintf(
+			    why, cap,
+			    "character '%c' at position %zu is not allowed "
+			    "(a domain, [address] or [host]:port)",
+			    c, i + 1);
+		return why;
+	}
+	return NULL;
 }
 
 /* -f, -s SITE, -i ID: one request to the master's control socket. */
@@ -412,7 +444,8 @@ int
 applet_postqueue_main(int argc, char **argv)
 {
 	int opt, mode = 0;
-	const char *arg = NULL;
+	const char *arg = NULL, *bad;
+	char why[120];
 
 	log_init("postqueue", LOG_TO_STDERR);
 	optind = 1;
@@ -441,10 +474,12 @@ applet_postqueue_main(int argc, char **argv)
 	}
 	if (optind != argc || mode == 0)
 		return usage();
-	if ((mode == 'i' && !qfile_id_valid(arg)) ||
-	    (mode == 's' && !site_ok(arg))) {
-		log_error("invalid %s for -%c",
-		          mode == 'i' ? "queue ID" : "site", mode);
+	if (mode == 'i' && !qfile_id_valid(arg)) {
+		log_error("invalid queue ID for -i");
+		return EX_USAGE;
+	}
+	if (mode == 's' && (bad = site_problem(arg, why, sizeof why))) {
+		log_error("invalid site for -s: %s", bad);
 		return EX_USAGE;
 	}
 	if (mode != 'p' && mode != 'j')

@@ -243,6 +243,20 @@ auth_failures(struct master *m, int count, const char *ip, char *reply,
 	snprintf(reply, cap, "OK %lu\n", n);
 }
 
+/* "flush SITE": a site qmgr can hold (postqueue checks it better). */
+static int
+site_ok(const char *site)
+{
+	if (!site)
+		return 1;
+	if (strlen(site) >= 256)
+		return 0;
+	for (; *site; site++)
+		if ((unsigned char)*site <= ' ' || *site == 0x7f)
+			return 0;
+	return 1;
+}
+
 static void
 dispatch(struct master *m, char *line, char *reply, size_t cap)
 {
@@ -260,6 +274,8 @@ dispatch(struct master *m, char *line, char *reply, size_t cap)
 			str_copy(reply, cap, "OK\n");
 		else
 			snprintf(reply, cap, "ERR %d %s\n", r, why);
+	} else if (strcmp(line, "flush") == 0 && !site_ok(arg)) {
+		str_copy(reply, cap, "ERR 64 bad site\n");
 	} else if (strcmp(line, "flush") == 0) {
 		forward(m, IPC_FLUSH, arg, reply, cap);
 	} else if (strcmp(line, "deliver") == 0 && arg && qfile_id_valid(arg)) {

@@ -85,16 +85,53 @@ before(const struct timespec *a, const struct timespec *b)
 	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+static long long
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when a postqueue -s request takes the deferred file id (not due;
+ * st: its stat): it was deferred before the request and has a recipient
+ * for that site. The file is opened only when some site may take it. */
+static int
+site_takes(struct qmgr *q, const char *id, const struct stat *st)
+{
+	char path[QUEUE_PATH_MAX], where[200];
+	struct qfile_reader r;
+	enum qfile_err e;
+	int hit = 0;
+	size_t i;
+
+	for (i = 0; i < q->nsites; i++)
+		if (before(&st->st_ctim, &q->sites[i].since))
+			break;
+	if (i == q->nsites ||
+	    queue_path(path, sizeof path, q->qdir, "deferred", id) < 0 ||
+	    qfile_open(&r, path, 0, &e, where, sizeof where) < 0)
+		return 0; /* damaged: it waits for its time (then corrupt/) */
+	for (; !hit && i < q->nsites; i++)
+		hit = before(&st->st_ctim, &q->sites[i].since) &&
+		      qmgr_site_match(q, &r, q->sites[i].name);
+	qfile_close(&r);
+	return hit;
+}
+
 /* List the deferred files whose time (mtime) has come, or all on a
- * flush, into q->pend (sorted: oldest first), at most QMGR_IDS_MAX at a
- * time: a round over a larger queue goes on where the last part stopped
- * (the directory stays open), so that every file gets its turn. They are
- * activated a few at a time (activate_some): new mail is never stuck
- * behind a backlog. */
+ * flush, or those of a site on a postqueue -s, into q->pend (sorted:
+ * oldest first), at most QMGR_IDS_MAX at a time: a round over a larger
+ * queue goes on where the last part stopped (the directory stays open),
+ * so that every file gets its turn. A part that reads queue files (-s)
+ * also ends after QMGR_STEP_MS. They are activated a few at a time
+ * (activate_some): new mail is never stuck behind a backlog. */
 static void
 scan_deferred(struct qmgr *q)
 {
 	time_t now = time(NULL);
+	long long end = ms_now() + QMGR_STEP_MS;
 	size_t n = 0;
 	int dfd, more = 0;
 
@@ -104,6 +141,7 @@ scan_deferred(struct qmgr *q)
 	    (!q->dit.d && queue_iter_open(&q->dit, q->qdir, "deferred") < 0)) {
 		log_error("cannot scan deferred: %s", strerror(errno));
 		q->flush = 0;
+		q->nsites = 0;
 		return;
 	}
 	dfd = dirfd(q->dit.d);
@@ -114,12 +152,17 @@ scan_deferred(struct qmgr *q)
 		 * retry moves the file: its ctime changes). */
 		if (fstatat(dfd, q->pend[n], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_mtime > now &&
-		    (!q->flush || !before(&st.st_ctim, &q->flush_since))) {
+		    (!q->flush || !before(&st.st_ctim, &q->flush_since)) &&
+		    !(q->nsites && site_takes(q, q->pend[n], &st))) {
 			if (q->round_next == 0 || st.st_mtime < q->round_next)
 				q->round_next = st.st_mtime;
+			if (q->nsites && ms_now() >= end) {
+				more = 1; /* -s: the rest on the next part */
+				break;
+			}
 			continue;
 		}
-		if (++n == QMGR_IDS_MAX) {
+		if (++n == QMGR_IDS_MAX || (q->nsites && ms_now() >= end)) {
 			more = 1; /* the rest on the next part */
 			break;
 		}
@@ -134,18 +177,10 @@ scan_deferred(struct qmgr *q)
 	queue_iter_close(&q->dit);
 	q->dit.d = NULL;
 	q->flush = 0; /* the round is complete */
+	q->nsites = 0;
 	if (q->round_next != 0)
 		q->next_deferred_scan = q->round_next;
 	q->round_next = 0;
-}
-
-static long long
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Activate listed deferred files for at most QMGR_STEP_MS, then let the
@@ -162,6 +197,16 @@ activate_some(struct qmgr *q)
 		q->pend = NULL;
 		q->npend = q->ipend = 0;
 	}
+}
+
+/* ", "NAME": T' (seconds since the epoch), or null for 0. */
+static void
+put_time(FILE *mf, const char *name, time_t t)
+{
+	if (t)
+		fprintf(mf, ", \"%s\": %lld", name, (long long)t);
+	else
+		fprintf(mf, ", \"%s\": null", name);
 }
 
 /* The status members: active deliveries and the destinations (as many
@@ -203,17 +248,9 @@ status_reply(struct qmgr *q)
 				conf_json_string(mf, err);
 			else
 				fputs("null", mf);
-			if (d->dead_until)
-				fprintf(
-				    mf,
-				    ", \"next_retry\": %lld, \"dead_until\": "
-				    "%lld}",
-				    (long long)d->dead_until,
-				    (long long)d->dead_until);
-			else
-				fputs(", \"next_retry\": null, \"dead_until\": "
-				      "null}",
-				      mf);
+			put_time(mf, "next_retry", qdest_next_retry(d, now));
+			put_time(mf, "dead_until", d->dead_until);
+			fputs("}", mf);
 			first = 0;
 		}
 	fputs("]", mf);
@@ -231,6 +268,41 @@ deliver_id(struct qmgr *q, const char *id)
 		qmgr_activate(q, "incoming", id);
 }
 
+/* IPC_FLUSH: every deferred file (site NULL) or those for site, now.
+ * An explicit flush also tries dead destinations again (a probe): the
+ * administrator says the site is back. A round in progress starts over,
+ * so that the files it has passed are looked at for this request too. */
+static void
+flush_request(struct qmgr *q, const char *site)
+{
+	struct timespec now;
+	size_t i = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (site && strlen(site) >= QDEST_NAME_MAX) {
+		log_warn("flush: site name too long: ignored");
+		return;
+	}
+	qmgr_revive(q, site);
+	while (site && i < q->nsites && !str_eq_nocase(q->sites[i].name, site))
+		i++;
+	if (!site || i == QMGR_FLUSH_SITES) {
+		q->flush = 1; /* too many sites at once: all of them */
+		q->flush_since = now;
+	} else {
+		if (i == q->nsites)
+			str_copy(q->sites[q->nsites++].name, QDEST_NAME_MAX,
+			         site);
+		q->sites[i].since = now;
+	}
+	if (q->dit.d) {
+		queue_iter_close(&q->dit);
+		q->dit.d = NULL;
+		q->round_next = 0;
+	}
+	log_info("flush of %s requested", site ? site : "all deferred mail");
+}
+
 /* 0 to go on, -1 when the master is gone. */
 static int
 link_input(struct qmgr *q)
@@ -245,14 +317,10 @@ link_input(struct qmgr *q)
 		close(m.fds[i]);
 	if (m.type == IPC_WAKEUP)
 		q->scan_incoming = 1;
-	else if (m.type == IPC_FLUSH) {
-		/* An explicit flush also tries dead destinations again (a
-		 * probe): the administrator says the site is back. */
-		qmgr_revive(q, m.nfields == 1 && m.field[0][0] ? m.field[0]
-		                                               : NULL);
-		q->flush = 1;
-		clock_gettime(CLOCK_REALTIME, &q->flush_since);
-	} else if (m.type == IPC_STATUS)
+	else if (m.type == IPC_FLUSH)
+		flush_request(q, m.nfields == 1 && m.field[0][0] ? m.field[0]
+		                                                 : NULL);
+	else if (m.type == IPC_STATUS)
 		status_reply(q);
 	else if (m.type == IPC_DELIVER_ID && m.nfields == 1)
 		deliver_id(q, m.field[0]);
@@ -301,8 +369,9 @@ work(struct qmgr *q, time_t *next_incoming)
 		*next_incoming = now + delay;
 	}
 	qmgr_dispatch(q); /* new mail's agents first */
-	if (q->npend == 0 && (q->flush || (q->next_deferred_scan &&
-	                                   now >= q->next_deferred_scan))) {
+	if (q->npend == 0 &&
+	    (q->flush || q->nsites ||
+	     (q->next_deferred_scan && now >= q->next_deferred_scan))) {
 		q->next_deferred_scan = now + delay;
 		scan_deferred(q);
 	}

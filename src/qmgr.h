@@ -25,7 +25,9 @@
 #define QMGR_SMTP_BATCH 12 /* items per smtp agent (SMTP_ITEMS) */
 #define QMGR_ITEMS_MAX 12  /* the larger of the two */
 #define QMGR_JOBS_MAX 64
-#define QMGR_STEP_MS 50 /* bulk work between looks at new mail */
+#define QMGR_STEP_MS 50    /* bulk work between looks at new mail */
+#define QMGR_MSG_DESTS 8   /* destinations a message's deferral is noted at */
+#define QMGR_FLUSH_SITES 8 /* postqueue -s requests in one round */
 
 /* Per-recipient state while the message is active. */
 struct qrcpt {
@@ -42,6 +44,14 @@ struct qmsg {
 	unsigned pending; /* sum of rc[].pending */
 	int bounced_now;  /* a recipient bounced this round: DSN due */
 	int deferred_now;
+	/* The destinations that deferred a recipient this round (their
+	 * refs hold them): defer() tells them the next attempt. */
+	struct qdest *dests[QMGR_MSG_DESTS];
+	unsigned ndests;
+	/* At activation: the destinations told that this message, deferred
+	 * until info.next_attempt, is tried again (once each). */
+	struct qdest *taken[QMGR_MSG_DESTS];
+	unsigned ntaken;
 	struct qmsg *next; /* active list */
 };
 
@@ -69,6 +79,13 @@ struct qjob {
 	char site_text[QDEST_ERROR_MAX];
 };
 
+/* A postqueue -s SITE being served: deferred mail for SITE that was not
+ * requeued since the request is taken in the current round. */
+struct qflush_site {
+	char name[QDEST_NAME_MAX];
+	struct timespec since;
+};
+
 struct qmgr {
 	struct role role;
 	char qdir[QUEUE_DIR_MAX];
@@ -79,10 +96,12 @@ struct qmgr {
 	struct qjob *jobs[QMGR_JOBS_MAX]; /* NULL: free slot */
 	time_t next_deferred_scan;
 	int flush; /* retry deferred mail regardless of its time */
-	struct timespec flush_since; /* when that flush began */
-	struct queue_iter dit;       /* a deferred/ round in parts */
-	time_t round_next;           /* its earliest future attempt */
-	char (*pend)[QFILE_ID_MAX];  /* deferred IDs due, being activated */
+	struct timespec flush_since;                /* when that flush began */
+	struct qflush_site sites[QMGR_FLUSH_SITES]; /* postqueue -s */
+	size_t nsites;
+	struct queue_iter dit;      /* a deferred/ round in parts */
+	time_t round_next;          /* its earliest future attempt */
+	char (*pend)[QFILE_ID_MAX]; /* deferred IDs due, being activated */
 	size_t npend, ipend;
 	int scan_incoming; /* a wake-up came */
 };
@@ -97,15 +116,28 @@ void qmgr_msg_maybe_done(struct qmgr *q, struct qmsg *m);
  * permanent failure under an owner is reported to the owner
  * (bounce_owner) and counts as delivered for the recipient (the list);
  * when that report cannot be queued, the recipient is deferred. */
-void qmgr_msg_dest_result(struct qmgr *q, struct qmsg *m, unsigned idx,
-                          const char *owner, const char *member, int status,
-                          const char *dsn, const char *text);
+int qmgr_msg_dest_result(struct qmgr *q, struct qmsg *m, unsigned idx,
+                         const char *owner, const char *member, int status,
+                         const char *dsn, const char *text);
+/* A recipient of m was deferred for d (the status returned above): d
+ * learns m's next attempt when m is deferred (next_retry). */
+void qmgr_msg_note_dest(struct qmsg *m, struct qdest *d);
+/* qmgr_site.c: 1 when the deferred message open in r has a recipient
+ * still to deliver whose domain, or whose next hop (a remote domain's:
+ * qmgr_route.c), is site (case-insensitive); postqueue -s. */
+int qmgr_site_match(const struct qmgr *q, struct qfile_reader *r,
+                    const char *site);
+/* The next hop of mail for domain site from the null sender (the dead
+ * entry postqueue -s revives besides site itself); 0, or -1. */
+int qmgr_site_hop(const struct qmgr *q, const char *site, char *hop,
+                  size_t cap);
 /* qmgr_job.c */
 void qmgr_limits(const struct qmgr *q, struct qdest_limits *l);
 /* The destination of a remote delivery (NULL: the table is full). */
 struct qdest *qmgr_dest(struct qmgr *q, const char *nexthop);
 /* Forget a destination's dead state now (flush): its next attempt is a
- * probe. site NULL: every destination. */
+ * probe. site NULL: every destination; else the one named site and the
+ * next hop of mail for domain site (qmgr_site_hop). */
 void qmgr_revive(struct qmgr *q, const char *site);
 void qmgr_dispatch(struct qmgr *q);
 /* 1 while a dead destination still has items to defer (work to do). */

@@ -90,6 +90,93 @@ qdest_batch(size_t n, unsigned avail, size_t per_agent_max)
 	return k > per_agent_max ? per_agent_max : k;
 }
 
+void
+qdest_retry_add(struct qdest *d, time_t t)
+{
+	unsigned i = 0;
+
+	while (i < d->nretry && d->retry[i].t < t)
+		i++;
+	if (i < d->nretry && d->retry[i].t == t) {
+		d->retry[i].n++;
+		return;
+	}
+	if (i == QDEST_RETRY_MAX)
+		return; /* later than every kept time */
+	if (d->nretry == QDEST_RETRY_MAX)
+		d->nretry--; /* the latest makes room */
+	memmove(&d->retry[i + 1], &d->retry[i],
+	        (d->nretry - i) * sizeof d->retry[0]);
+	d->retry[i].t = t;
+	d->retry[i].n = 1;
+	d->nretry++;
+}
+
+static void
+retry_drop(struct qdest *d, unsigned i, unsigned n)
+{
+	memmove(&d->retry[i], &d->retry[i + n],
+	        (d->nretry - i - n) * sizeof d->retry[0]);
+	d->nretry -= n;
+}
+
+void
+qdest_retry_take(struct qdest *d, time_t t)
+{
+	for (unsigned i = 0; i < d->nretry; i++)
+		if (d->retry[i].t == t) {
+			if (--d->retry[i].n == 0)
+				retry_drop(d, i, 1);
+			return;
+		}
+}
+
+void
+qdest_retry_prune(struct qdest *d, time_t now)
+{
+	unsigned n = 0;
+
+	while (n < d->nretry && d->retry[n].t <= now)
+		n++;
+	if (n)
+		retry_drop(d, 0, n);
+}
+
+time_t
+qdest_next_retry(struct qdest *d, time_t now)
+{
+	time_t t;
+
+	qdest_retry_prune(d, now);
+	t = d->nretry ? d->retry[0].t : 0;
+	if (qdest_is_dead(d, now) && t < d->dead_until)
+		t = d->dead_until;
+	return t;
+}
+
+/* Idle and alive: nothing but its remembered times (or nothing). */
+static int
+idle(const struct qdest *d, time_t now)
+{
+	return d->busy == 0 && d->ntodo == 0 && d->refs == 0 &&
+	       !qdest_is_dead(d, now) && d->cohort == 0 && !d->probe;
+}
+
+/* A full table: drop an idle entry kept only for its times. */
+static void
+make_room(struct qdest_table *t, time_t now)
+{
+	for (struct qdest **p = &t->head; *p; p = &(*p)->next)
+		if (idle(*p, now)) {
+			struct qdest *d = *p;
+
+			*p = d->next;
+			t->n--;
+			free(d);
+			return;
+		}
+}
+
 struct qdest *
 qdest_get(struct qdest_table *t, const char *name, const struct qdest_limits *l,
           int create)
@@ -99,7 +186,11 @@ qdest_get(struct qdest_table *t, const char *name, const struct qdest_limits *l,
 	for (d = t->head; d; d = d->next)
 		if (strcmp(d->name, name) == 0)
 			return d;
-	if (!create || t->n >= QDEST_TABLE_MAX)
+	if (!create)
+		return NULL;
+	if (t->n >= QDEST_TABLE_MAX)
+		make_room(t, time(NULL));
+	if (t->n >= QDEST_TABLE_MAX)
 		return NULL;
 	d = malloc(sizeof *d);
 	if (!d)
@@ -112,10 +203,10 @@ qdest_get(struct qdest_table *t, const char *name, const struct qdest_limits *l,
 }
 
 static int
-forgettable(const struct qdest *d, time_t now)
+forgettable(struct qdest *d, time_t now)
 {
-	return d->busy == 0 && d->ntodo == 0 && !qdest_is_dead(d, now) &&
-	       d->cohort == 0 && !d->probe;
+	qdest_retry_prune(d, now);
+	return idle(d, now) && d->nretry == 0;
 }
 
 void
@@ -143,7 +234,7 @@ qdest_gc(struct qdest_table *t, size_t dead_max, time_t now)
 
 		for (struct qdest **p = &t->head; *p; p = &(*p)->next)
 			if (qdest_is_dead(*p, now) && (*p)->busy == 0 &&
-			    (*p)->ntodo == 0 &&
+			    (*p)->ntodo == 0 && (*p)->refs == 0 &&
 			    (!first || (*p)->dead_until < (*first)->dead_until))
 				first = p;
 		if (!first)

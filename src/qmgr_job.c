@@ -106,6 +106,8 @@ fail_job(struct qmgr *q, struct qjob *j, const char *why)
 			continue;
 		qmgr_msg_result(q, w->m, w->idx, QFILE_RCPT_DEFERRED, "4.3.0",
 		                why);
+		if (w->dest)
+			qmgr_msg_note_dest(w->m, w->dest);
 		j->work[i] = NULL;
 		qmgr_msg_maybe_done(q, w->m);
 		free_work(w);
@@ -195,9 +197,15 @@ qmgr_dest(struct qmgr *q, const char *nexthop)
 void
 qmgr_revive(struct qmgr *q, const char *site)
 {
+	char hop[QDEST_NAME_MAX];
+
+	/* A domain also revives its next hop (relayhost, transport). */
+	if (!site || qmgr_site_hop(q, site, hop, sizeof hop) < 0)
+		hop[0] = '\0';
 	for (struct qdest *d = q->dests.head; d; d = d->next)
 		if (d->dead_until != 0 &&
-		    (!site || str_eq_nocase(site, d->name))) {
+		    (!site || str_eq_nocase(site, d->name) ||
+		     (hop[0] && str_eq_nocase(hop, d->name)))) {
 			d->dead_until = 1; /* long past: a probe next */
 			qdest_revive(d, time(NULL));
 		}
@@ -337,8 +345,10 @@ defer_waiting(struct qmgr *q, struct qdest *d)
 		log_info("%s: to=<%s>, relay=none, dsn=4.4.1, status=deferred "
 		         "(%s)",
 		         w->m->id, w->addr, why);
-		qmgr_msg_dest_result(q, w->m, w->idx, w->sender, w->addr,
-		                     QFILE_RCPT_DEFERRED, "4.4.1", why);
+		if (qmgr_msg_dest_result(q, w->m, w->idx, w->sender, w->addr,
+		                         QFILE_RCPT_DEFERRED, "4.4.1",
+		                         why) == QFILE_RCPT_DEFERRED)
+			qmgr_msg_note_dest(w->m, d);
 		qmgr_msg_maybe_done(q, w->m);
 		free_work(w);
 	}
@@ -392,8 +402,11 @@ job_line(struct qmgr *q, struct qjob *j, char *line)
 		struct qwork *w = j->work[i];
 
 		if (w && w->m == j->slot[slot] && w->idx == idx) {
-			qmgr_msg_dest_result(q, w->m, idx, w->sender, w->addr,
-			                     status, dsn, line + n);
+			if (qmgr_msg_dest_result(
+			        q, w->m, idx, w->sender, w->addr, status, dsn,
+			        line + n) == QFILE_RCPT_DEFERRED &&
+			    w->dest)
+				qmgr_msg_note_dest(w->m, w->dest);
 			j->work[i] = NULL;
 			qmgr_msg_maybe_done(q, w->m);
 			free_work(w);

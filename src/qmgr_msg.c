@@ -88,10 +88,11 @@ soften(const struct qmgr *q, int status, const char **dsn, char buf[8])
 }
 
 /* An immediate result (no agent): counts as one delivery, logged here.
- * r: the destination it is about (its sender override), or NULL. */
+ * r: the destination it is about (its sender override), or NULL; d: the
+ * scheduler's destination that deferred it (next_retry), or NULL. */
 static void
 now_dest(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r,
-         int status, const char *dsn, const char *text)
+         struct qdest *d, int status, const char *dsn, const char *text)
 {
 	struct qfile_rcpt rc;
 	double delay = difftime(time(NULL), (time_t)m->r.info.arrival);
@@ -106,15 +107,34 @@ now_dest(struct qmgr *q, struct qmsg *m, unsigned idx, const struct resolved *r,
 		         text);
 	m->rc[idx].pending++;
 	m->pending++;
-	qmgr_msg_dest_result(q, m, idx, r ? r->sender : "", r ? r->addr : "",
-	                     status, dsn, text);
+	if (qmgr_msg_dest_result(q, m, idx, r ? r->sender : "",
+	                         r ? r->addr : "", status, dsn,
+	                         text) == QFILE_RCPT_DEFERRED &&
+	    d)
+		qmgr_msg_note_dest(m, d);
 }
 
 static void
 now_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
            const char *dsn, const char *text)
 {
-	now_dest(q, m, idx, NULL, status, dsn, text);
+	now_dest(q, m, idx, NULL, NULL, status, dsn, text);
+}
+
+/* m, deferred before, is tried again for d: d stops counting it among
+ * the mail that waits for its next attempt (next_retry). */
+static void
+retry_taken(struct qmsg *m, struct qdest *d)
+{
+	if (m->r.info.next_attempt == 0)
+		return;
+	for (unsigned i = 0; i < m->ntaken; i++)
+		if (m->taken[i] == d)
+			return;
+	if (m->ntaken == QMGR_MSG_DESTS)
+		return;
+	m->taken[m->ntaken++] = d;
+	qdest_retry_take(d, (time_t)m->r.info.next_attempt);
 }
 
 /* A remote recipient: its next hop's queue, or at once deferred (a dead
@@ -142,16 +162,18 @@ route_remote(struct qmgr *q, struct qmsg *m, unsigned idx,
 			str_copy_n(dsn, sizeof dsn, why, n);
 			text = why + n + 1;
 		}
-		now_dest(q, m, idx, r, QFILE_RCPT_BOUNCED, dsn, text);
+		now_dest(q, m, idx, r, NULL, QFILE_RCPT_BOUNCED, dsn, text);
 		return;
 	}
 	if (k == QR_DEFER) {
-		now_dest(q, m, idx, r, QFILE_RCPT_DEFERRED, "4.3.0", why);
+		now_dest(q, m, idx, r, NULL, QFILE_RCPT_DEFERRED, "4.3.0", why);
 		return;
 	}
 	d = qmgr_dest(q, hop);
+	if (d)
+		retry_taken(m, d);
 	if (!d) {
-		now_dest(q, m, idx, r, QFILE_RCPT_DEFERRED, "4.3.0",
+		now_dest(q, m, idx, r, NULL, QFILE_RCPT_DEFERRED, "4.3.0",
 		         "too many destinations at once");
 		return;
 	}
@@ -159,7 +181,7 @@ route_remote(struct qmgr *q, struct qmsg *m, unsigned idx,
 	if (qdest_is_dead(d, now)) {
 		snprintf(why, sizeof why, "delivery temporarily suspended: %s",
 		         d->last_error[0] ? d->last_error : "unreachable");
-		now_dest(q, m, idx, r, QFILE_RCPT_DEFERRED, "4.4.1", why);
+		now_dest(q, m, idx, r, d, QFILE_RCPT_DEFERRED, "4.4.1", why);
 		return;
 	}
 	add_work(q, m, idx, r, d);
@@ -196,7 +218,7 @@ route(struct qmgr *q, struct qmsg *m, unsigned idx, const char *rcpt)
 			route_remote(q, m, idx, r);
 			break;
 		case RES_BOUNCE:
-			now_dest(q, m, idx, r, QFILE_RCPT_BOUNCED, r->dsn,
+			now_dest(q, m, idx, r, NULL, QFILE_RCPT_BOUNCED, r->dsn,
 			         r->reason);
 			break;
 		case RES_DEFER:
@@ -323,12 +345,13 @@ qmgr_msg_result(struct qmgr *q, struct qmsg *m, unsigned idx, int status,
 		m->deferred_now = 1;
 }
 
-void
+int
 qmgr_msg_dest_result(struct qmgr *q, struct qmsg *m, unsigned idx,
                      const char *owner, const char *member, int status,
                      const char *dsn, const char *text)
 {
 	char soft[8];
+	const char *d0 = dsn;
 
 	if (owner[0] && idx < m->nrcpt && m->rc[idx].pending > 0 &&
 	    soften(q, status, &dsn, soft) == QFILE_RCPT_BOUNCED) {
@@ -344,6 +367,19 @@ qmgr_msg_dest_result(struct qmgr *q, struct qmsg *m, unsigned idx,
 		}
 	}
 	qmgr_msg_result(q, m, idx, status, dsn, text);
+	return soften(q, status, &d0, soft);
+}
+
+void
+qmgr_msg_note_dest(struct qmsg *m, struct qdest *d)
+{
+	for (unsigned i = 0; i < m->ndests; i++)
+		if (m->dests[i] == d)
+			return;
+	if (m->ndests == QMGR_MSG_DESTS)
+		return; /* its next attempt shows at the others only */
+	m->dests[m->ndests++] = d;
+	d->refs++;
 }
 
 static void
@@ -455,6 +491,8 @@ defer(struct qmgr *q, struct qmsg *m)
 		          attempts, wait);
 	if (q->next_deferred_scan == 0 || now + wait < q->next_deferred_scan)
 		q->next_deferred_scan = now + wait;
+	for (unsigned i = 0; i < m->ndests; i++)
+		qdest_retry_add(m->dests[i], now + wait);
 }
 
 static void
@@ -466,6 +504,8 @@ forget(struct qmgr *q, struct qmsg *m)
 			break;
 		}
 	q->nactive--;
+	for (unsigned i = 0; i < m->ndests; i++)
+		m->dests[i]->refs--;
 	qfile_close(&m->r);
 	free(m->rc);
 	free(m);

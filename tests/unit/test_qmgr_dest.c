@@ -154,9 +154,87 @@ test_table(void)
 	T_CHECK(t.n == 0 && t.head == NULL, "all freed");
 }
 
+/* next_retry: counts per time, the earliest kept, times that came
+ * dropped; a dead entry's is never before dead_until. */
+static void
+test_retry(void)
+{
+	struct qdest d;
+
+	qdest_init(&d, "[127.0.0.1]:25", &L);
+	T_CHECK(qdest_next_retry(&d, 100) == 0, "nothing deferred: none");
+	qdest_retry_add(&d, 200);
+	qdest_retry_add(&d, 150);
+	qdest_retry_add(&d, 200);
+	T_CHECK(qdest_next_retry(&d, 100) == 150, "the earliest");
+	qdest_retry_take(&d, 150);
+	T_CHECK(qdest_next_retry(&d, 100) == 200, "150 taken: 200");
+	qdest_retry_take(&d, 200);
+	T_CHECK(qdest_next_retry(&d, 100) == 200, "one of two at 200 left");
+	qdest_retry_take(&d, 999); /* not counted: no change */
+	qdest_retry_take(&d, 200);
+	T_CHECK(qdest_next_retry(&d, 100) == 0 && d.nretry == 0,
+	        "all taken: none");
+	for (int i = 0; i < 10; i++)
+		qdest_retry_add(&d, 300 - i * 10); /* 300, 290 ... 210 */
+	T_CHECK(d.nretry == QDEST_RETRY_MAX, "bounded: %u", d.nretry);
+	T_CHECK(d.retry[0].t == 210 && d.retry[QDEST_RETRY_MAX - 1].t == 240,
+	        "the earliest kept: %lld..%lld", (long long)d.retry[0].t,
+	        (long long)d.retry[QDEST_RETRY_MAX - 1].t);
+	qdest_retry_add(&d, 500);
+	T_CHECK(d.retry[QDEST_RETRY_MAX - 1].t == 240, "a later one forgotten");
+	T_CHECK(qdest_next_retry(&d, 225) == 230, "times that came dropped");
+	d.dead_until = 400;
+	T_CHECK(qdest_next_retry(&d, 225) == 400,
+	        "dead: not before dead_until");
+	qdest_retry_add(&d, 450);
+	d.nretry = 1;
+	d.retry[0].t = 450;
+	T_CHECK(qdest_next_retry(&d, 225) == 450, "dead: the later of the two");
+	d.nretry = 0;
+	T_CHECK(qdest_next_retry(&d, 225) == 400, "dead, no mail: dead_until");
+	T_CHECK(qdest_next_retry(&d, 400) == 0, "expired: none");
+}
+
+/* An entry kept for its times alone gives way in a full table, and goes
+ * once its times have come. */
+static void
+test_table_retry(void)
+{
+	struct qdest_table t = {NULL, 0};
+	char name[32];
+	struct qdest *k = qdest_get(&t, "kept", &L, 1);
+
+	T_CHECK(k != NULL, "created");
+	qdest_retry_add(k, 2000);
+	qdest_gc(&t, 2, 1000);
+	T_CHECK(t.n == 1, "kept while mail waits for a time to come");
+	k->refs = 1;
+	qdest_gc(&t, 2, 3000);
+	T_CHECK(t.n == 1, "kept while an active message refers to it");
+	k->refs = 0;
+	for (int i = 1; i < QDEST_TABLE_MAX; i++) {
+		snprintf(name, sizeof name, "b%d", i);
+		struct qdest *e = qdest_get(&t, name, &L, 1);
+
+		if (e)
+			e->busy = 1;
+	}
+	T_CHECK(t.n == QDEST_TABLE_MAX, "full: %zu", t.n);
+	T_CHECK(qdest_get(&t, "new", &L, 1) != NULL,
+	        "the idle entry made room for a new one");
+	T_CHECK(qdest_get(&t, "kept", &L, 0) == NULL, "it was dropped");
+	for (struct qdest *e = t.head; e; e = e->next)
+		e->busy = 0;
+	qdest_gc(&t, 2, 0);
+	T_CHECK(t.n == 0, "all freed: %zu", t.n);
+}
+
 int
 main(void)
 {
+	test_retry();
+	test_table_retry();
 	test_slow_start();
 	test_cohort();
 	test_batch();
