@@ -95,7 +95,8 @@ void qfile_describe(char *out, size_t cap, enum qfile_err e, const char *where,
 struct qfile_writer {
 	int fd;
 	char dir[512];
-	char tmp[600]; /* temporary path until commit */
+	char tmp[600]; /* temporary path until commit; "" for an unnamed
+	                  file (O_TMPFILE: linked into dir at commit) */
 	br_sha256_context sha;
 	uint64_t content_size;
 	uint64_t arrival;

@@ -3,15 +3,18 @@
 concurrency, proven from the system calls (strace -f -ttt -T -y): many
 `tinymta smtpd` sessions at once, each queuing several messages. For every
 "250 2.0.0 Ok: queued as ID" the trace must show, in time order:
-  1. every write to the temporary file, then fsync of that file,
-  2. rename of the temporary file to incoming/ID,
+  1. every write to the file, then fsync of that file,
+  2. its name: rename of the temporary file to incoming/ID, or, for an
+     unnamed file (O_TMPFILE), linkat of /proc/self/fd/N to incoming/ID
+     and then a second fsync of the file (its link count),
   3. an fsync of the incoming/ directory, by this session or by any other
-     one (the group commit), that STARTED after the rename returned and
-     RETURNED before the 250 was written.
+     one (the group commit), that STARTED after the rename or link
+     returned and RETURNED before the 250 was written.
 Nothing may be acknowledged before its commit. The checker is first run
 on two traces that break the order (it must find the faults), then on the
 real one. Also reports how many directory fsyncs the sessions shared."""
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -87,22 +90,33 @@ def verify(calls, incoming):
 def check_one(seq, i, s, qid, incoming, dir_syncs):
     """The protocol for one acknowledgement (seq[i], written at s)."""
     problems = []
-    ren = [c for c in seq[:i] if c[3] in ("rename", "renameat2")
+    ren = [c for c in seq[:i] if c[3] in ("rename", "renameat2", "linkat")
            and f'{incoming}/{qid}"' in c[4] and result(c[4]) == "0"]
     if not ren:
-        return [f"{qid}: 250 without a rename before it"]
+        return [f"{qid}: 250 without a rename or link before it"]
     r = ren[-1]
-    tmp = re.search(r'"([^"]*/\.t[^"]*)"', r[4])
-    tmp = tmp.group(1) if tmp else "?"
-    fs = [c for c in seq if c[3] == "fsync" and f"<{tmp}>" in c[4]
-          and result(c[4]) == "0" and c[2] <= r[1]]
+    if r[3] == "linkat":
+        fd = re.search(r'"/proc/self/fd/(\d+)"', r[4])
+        mark = f"{fd.group(1)}<" if fd else "?"
+        mine = [c for c in seq[:i] if c[4].startswith(mark)]
+        what = f"fd {mark[:-1]}"
+    else:
+        tmp = re.search(r'"([^"]*/\.t[^"]*)"', r[4])
+        mark = f"<{tmp.group(1)}>" if tmp else "?"
+        mine = [c for c in seq[:i] if mark in c[4]]
+        what = mark
+    fs = [c for c in mine if c[3] == "fsync" and result(c[4]) == "0"
+          and c[2] <= r[1]]
     if not fs:
-        problems.append(f"{qid}: no fsync of {tmp} before its rename")
-    elif [c for c in seq if c[3] == "write" and f"<{tmp}>" in c[4]
-          and c[1] >= fs[-1][1]]:
+        problems.append(f"{qid}: no fsync of {what} before its name")
+    elif [c for c in mine if c[3] == "write" and fs[-1][1] <= c[1] <= r[1]]:
         problems.append(f"{qid}: written after its fsync")
+    if r[3] == "linkat" and not [c for c in mine if c[3] == "fsync"
+                                 and result(c[4]) == "0" and c[1] >= r[2]
+                                 and c[2] <= s]:
+        problems.append(f"{qid}: no fsync of the file after its link")
     if not [d for d in dir_syncs if d[0] >= r[2] and d[1] <= s]:
-        problems.append(f"{qid}: no directory fsync between the rename "
+        problems.append(f"{qid}: no directory fsync between the name "
                         f"and the 250")
     return problems
 
@@ -130,6 +144,27 @@ def self_test(incoming):
     ack[3] = f"8 1.004 fsync(5<{incoming}>) = 0 <0.0030>"
     p, _, _ = verify(parse("\n".join(ack)), incoming)
     check(len(p) == 1, "checker: 250 before the fsync returned caught", p)
+    # an unnamed file (O_TMPFILE): linkat, then the file's second fsync
+    uf = f"{incoming}/#123 (deleted)"
+    link = [
+        f'7 1.000 write(4<{uf}>, "E...", 37) = 37 <0.0001>',
+        f"7 1.001 fsync(4<{uf}>) = 0 <0.0010>",
+        f'7 1.003 linkat(AT_FDCWD, "/proc/self/fd/4", AT_FDCWD, '
+        f'"{incoming}/ABC", AT_SYMLINK_FOLLOW) = 0 <0.0001>',
+        f"7 1.0035 fsync(4<{incoming}/ABC>) = 0 <0.0001>",
+        f"8 1.004 fsync(5<{incoming}>) = 0 <0.0010>",
+        f'7 1.006 write(1<pipe:[1]>, "250 2.0.0 Ok: queued as ABC\\r\\n", 30)'
+        f" = 30 <0.0001>",
+    ]
+    p, a, _ = verify(parse("\n".join(link)), incoming)
+    check(p == [] and a == 1, "checker: a correct linkat trace passes", p)
+    nolc = link[:3] + link[4:]
+    p, _, _ = verify(parse("\n".join(nolc)), incoming)
+    check(len(p) == 1, "checker: no fsync after the link caught", p)
+    late = list(link)
+    late.insert(2, f'7 1.002 write(4<{uf}>, "x", 1) = 1 <0.0001>')
+    p, _, _ = verify(parse("\n".join(late)), incoming)
+    check(len(p) == 1, "checker: a write after the fsync caught", p)
 
 
 def main():
@@ -138,6 +173,7 @@ def main():
         sys.exit(1)
     env = tmlib.Env("mynetworks = 10.0.0.0/8\n")
     work = tempfile.mkdtemp(prefix="tinymta-commit-")
+    os.chmod(work, 0o777)  # the sessions' output, written as mail_owner
     try:
         owner = tmlib.mail_owner()
         for q in ("incoming", "public"):
@@ -156,10 +192,18 @@ def main():
         trace = os.path.join(work, "trace")
         e = dict(os.environ, TINYMTA_CONFIG_DIR=env.conf,
                  TINYMTA_CLIENT_ADDR="10.0.0.1")
+        # as mail_owner, as under the master: the files are then unnamed
+        # until their link (O_TMPFILE) where the kernel allows
+        become = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam(owner)
+            become = ["setpriv", f"--reuid={pw.pw_uid}",
+                      f"--regid={pw.pw_gid}", "--clear-groups"]
         r = subprocess.run(["strace", "-f", "-ttt", "-T", "-y", "-s", "400",
                             "-o", trace, "-e",
-                            "trace=write,fsync,fdatasync,rename,renameat2",
-                            "sh", "-c", script], env=e, capture_output=True,
+                            "trace=write,fsync,fdatasync,rename,renameat2,linkat",
+                            *become, "sh", "-c", script], env=e,
+                           capture_output=True,
                            timeout=300)
         check(r.returncode == 0, "sessions under strace", r.stderr[-500:])
         queued = len([n for n in os.listdir(incoming)])
@@ -169,6 +213,8 @@ def main():
         check(acks == SESSIONS * PER_SESSION, f"{acks} acknowledgements seen")
         check(problems == [], "durable protocol before every 250",
               "\n".join(problems[:10]))
+        links = len([c for c in calls if c[3] == "linkat"])
+        print(f"{links} of them named by linkat (unnamed files)")
         print(f"{acks} messages, {dsyncs} directory fsyncs "
               f"(shared by the group commit: {acks - dsyncs})")
     finally:
