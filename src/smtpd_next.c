@@ -10,6 +10,7 @@
  * master never answer. TRUSTED: the master (root); the frame is checked
  * all the same.
  */
+#define _GNU_SOURCE /* ppoll */
 #include "smtpd_next.h"
 #include "ipc.h"
 #include "role.h"
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -101,6 +103,27 @@ take(const struct ipc_msg *m, struct smtpd_next *n)
 	return ok;
 }
 
+/* poll for the link with SIGTERM/SIGINT let in only while waiting, so
+ * that a stop request between the check and the wait is not slept
+ * through. 0 also when a stop was requested. */
+static int
+wait_link(struct pollfd *p, int wait_ms)
+{
+	struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000};
+	sigset_t stop, old;
+	int r = 0;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &stop, &old) < 0)
+		return -1;
+	if (!role_stopping())
+		r = ppoll(p, 1, &ts, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 int
 smtpd_next(int link, struct smtpd_next *n, int wait_ms)
 {
@@ -118,11 +141,9 @@ smtpd_next(int link, struct smtpd_next *n, int wait_ms)
 	}
 	if (drop_connection() < 0)
 		return 0;
-	do {
-		if (role_stopping())
-			return 0;
-		r = poll(&p, 1, wait_ms);
-	} while (r < 0 && errno == EINTR);
+	do
+		r = wait_link(&p, wait_ms);
+	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		log_error("poll on the master link: %s", strerror(errno));
 		return 0;
