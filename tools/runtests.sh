@@ -67,7 +67,7 @@ step unit-asan run_units build/asan/unit
 step unit-musl run_units build/unit
 step integ-static env TINYMTA=build/tinymta tests/integ/run.sh
 step integ-asan env TINYMTA=build/asan/tinymta tests/integ/run.sh
-step fuzz make -j"$J" fuzz FUZZTIME=6
+step fuzz make -j"$J" fuzz FUZZTIME=5
 # One cross board: unit tests and an SMTP round trip under qemu-user.
 step cross-aarch64 tools/crosstest.sh aarch64
 # The x86_64 appliance image: boot and power-cut tests under QEMU (TCG
