@@ -508,17 +508,21 @@ run(struct passwd_run *p)
 	return rc;
 }
 
-int
-tinymta_passwd_main(int argc, char **argv)
+/* The two commands' common frame: arguments, configuration, run; the
+ * entry is wiped either way. */
+static int
+passwd_command(int argc, char **argv, int relay)
 {
 	struct passwd_run *p = calloc(1, sizeof *p);
 	int rc;
 
 	if (!p)
 		return EX_OSERR;
-	p->cmd = "passwd";
+	p->relay = relay;
+	p->cmd = relay ? "relay-password" : "passwd";
 	log_init("tinymta", LOG_TO_STDERR);
-	if (parse_args(p, argc, argv) < 0)
+	if ((relay ? parse_relay_args(p, argc, argv)
+	           : parse_args(p, argc, argv)) < 0)
 		rc = usage(p);
 	else if ((rc = load_conf(p)) == 0)
 		rc = run(p);
@@ -528,21 +532,13 @@ tinymta_passwd_main(int argc, char **argv)
 }
 
 int
+tinymta_passwd_main(int argc, char **argv)
+{
+	return passwd_command(argc, argv, 0);
+}
+
+int
 tinymta_relay_password_main(int argc, char **argv)
 {
-	struct passwd_run *p = calloc(1, sizeof *p);
-	int rc;
-
-	if (!p)
-		return EX_OSERR;
-	p->relay = 1;
-	p->cmd = "relay-password";
-	log_init("tinymta", LOG_TO_STDERR);
-	if (parse_relay_args(p, argc, argv) < 0)
-		rc = usage(p);
-	else if ((rc = load_conf(p)) == 0)
-		rc = run(p);
-	explicit_bzero(p->entry, sizeof p->entry);
-	free(p);
-	return rc;
+	return passwd_command(argc, argv, 1);
 }

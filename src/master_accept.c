@@ -187,9 +187,9 @@ refuse(struct master *m, int fd, const char *ip, const char *what, long value,
 		log_debug("shutdown to %s: %s", ip, strerror(errno));
 }
 
-static void
-addr_of(const struct sockaddr_storage *ss, struct anvil_addr *a, unsigned *port,
-        char *text, size_t cap)
+void
+master_addr_of(const struct sockaddr_storage *ss, struct anvil_addr *a,
+               unsigned *port, char *text, size_t cap)
 {
 	memset(a, 0, sizeof *a);
 	a->family = ss->ss_family;
@@ -322,7 +322,7 @@ master_accept_exec(struct master *m, const struct master_cf *cf,
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		_exit(71);
-	addr_of(&ss, &me, &myport, text, sizeof text);
+	master_addr_of(&ss, &me, &myport, text, sizeof text);
 	if (!inet_ntop(peer->addr.family, peer->addr.a, ip, sizeof ip))
 		str_copy(ip, sizeof ip, "unknown");
 	snprintf(num, sizeof num, "%u", peer->port);
@@ -483,11 +483,11 @@ connection(struct master *m, const struct lsock *ls, int fd,
 	long value = 0;
 	const char *what;
 
-	addr_of(ss, &peer, &port, ip, sizeof ip);
+	master_addr_of(ss, &peer, &port, ip, sizeof ip);
 	what = over_limit(m->listen, ls->svc, &peer, &value);
 	if (what)
 		refuse(m, fd, ip, what, value, m->listen->cf->v[ls->svc].name);
-	else if (!master_smtpd_hand(m, ls->svc, fd, &peer, port))
+	else if (!master_smtpd_hand(m, ls->svc, fd, &peer, ip, port))
 		spawn_session(m, ls, fd, &peer, ip, port);
 	io_close(fd);
 }

@@ -64,14 +64,20 @@ _Noreturn void master_accept_exec(struct master *m, const struct master_cf *cf,
                                   const struct lsession *peer,
                                   const char *applet, const char *arg,
                                   uid_t uid, gid_t gid);
+/* The address, port and text of ss (text "unknown" for what is not
+ * IPv4 or IPv6, e.g. a pop3d TLS relay's socketpair). */
+void master_addr_of(const struct sockaddr_storage *ss, struct anvil_addr *a,
+                    unsigned *port, char *text, size_t cap);
 /* Room for one more session in l->sess. 0, or -1 (no memory). */
 int master_accept_room(struct master_listen *l);
 /* master_smtpd.c: reusable smtpd processes. A frame on an smtpd's link. */
 void master_smtpd_input(struct master *m, size_t sess);
-/* Hand connection fd of service svc to an idle smtpd: 1 when done (fd
+/* Hand connection fd of service svc (client peer, ip its text) to an
+ * idle smtpd: 1 when done (fd
  * may then be closed by the caller), 0 when none took it. */
 int master_smtpd_hand(struct master *m, int svc, int fd,
-                      const struct anvil_addr *peer, unsigned port);
+                      const struct anvil_addr *peer, const char *ip,
+                      unsigned port);
 /* 1 when service svc has an idle smtpd. */
 int master_smtpd_has_idle(const struct master_listen *l, int svc);
 /* After a reload: idle smtpds end, busy ones end after their session. */

@@ -86,41 +86,26 @@ server_end(int fd, char *addr, size_t cap, char *port, size_t pcap)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
+	struct anvil_addr a;
 	unsigned pt = 0;
 
-	snprintf(addr, cap, "unknown");
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		const void *a = NULL;
-
-		if (ss.ss_family == AF_INET) {
-			const struct sockaddr_in *s4 = (const void *)&ss;
-
-			a = &s4->sin_addr;
-			pt = ntohs(s4->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *s6 = (const void *)&ss;
-
-			a = &s6->sin6_addr;
-			pt = ntohs(s6->sin6_port);
-		}
-		if (a && !inet_ntop(ss.ss_family, a, addr, (socklen_t)cap))
-			snprintf(addr, cap, "unknown");
-	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		master_addr_of(&ss, &a, &pt, addr, cap);
+	else
+		snprintf(addr, cap, "unknown");
 	snprintf(port, pcap, "%u", pt);
 }
 
 int
 master_smtpd_hand(struct master *m, int svc, int fd,
-                  const struct anvil_addr *peer, unsigned port)
+                  const struct anvil_addr *peer, const char *ip, unsigned port)
 {
 	struct master_listen *l = m->listen;
-	char ip[INET6_ADDRSTRLEN], cport[16], saddr[INET6_ADDRSTRLEN],
-	    sport[16];
+	char cport[16], saddr[INET6_ADDRSTRLEN], sport[16];
 	const char *f[4] = {ip, cport, saddr, sport};
+
 	if (!master_smtpd_has_idle(l, svc))
 		return 0;
-	if (!inet_ntop(peer->family, peer->a, ip, sizeof ip))
-		snprintf(ip, sizeof ip, "unknown");
 	snprintf(cport, sizeof cport, "%u", port);
 	server_end(fd, saddr, sizeof saddr, sport, sizeof sport);
 	/* the one idle longest first: the others may reach max_idle */

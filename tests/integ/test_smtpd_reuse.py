@@ -6,6 +6,7 @@ a reload retires them (busy ones after their session), max_use = 1 gives
 one process per connection, STARTTLS works in every session of a process,
 an idle process counts for no client's connection limit, and stop ends
 idle processes. Ports: free ones on 127.0.0.1."""
+import contextlib
 import os
 import socket
 import ssl
@@ -47,6 +48,25 @@ class Session:
         self.s.close()
 
 
+@contextlib.contextmanager
+def daemon(extra=""):
+    """A daemon with one smtpd service on a free port: (d, port)."""
+    port = free_port()
+    d = Lst(line(port), extra)
+    d.start()
+    try:
+        yield d, port
+    finally:
+        d.finish()
+
+
+def quit_session(port):
+    """One whole session: greeting, QUIT, close."""
+    s = Session(port)
+    s.cmd("QUIT")
+    s.close()
+
+
 def one_idle(d):
     """The pid of the one idle smtpd, when there is exactly one."""
     idle = [p for p in d.sessions() if p not in d.busy()]
@@ -54,10 +74,7 @@ def one_idle(d):
 
 
 def test_next_connection_same_process():
-    port = free_port()
-    d = Lst(line(port))
-    d.start()
-    try:
+    with daemon() as (d, port):
         a = Session(port)
         check(a.banner.startswith(b"220 "), "first session: 220", repr(a.banner))
         first = d.busy()
@@ -95,15 +112,10 @@ def test_next_connection_same_process():
         check("connect from unknown[127.0.0.2]" in d.maillog(),
               "the log names the second client", d.maillog()[-800:])
         check("left@one.example" not in box, "nothing of the first client's")
-    finally:
-        d.finish()
 
 
 def test_max_use():
-    port = free_port()
-    d = Lst(line(port), "max_use = 2\n")
-    d.start()
-    try:
+    with daemon("max_use = 2\n") as (d, port):
         pids = []
         for i in range(3):
             s = Session(port)
@@ -118,15 +130,10 @@ def test_max_use():
               "session 3: a new process (max_use = 2)", str(pids))
         check(wait_for(lambda: pids[0][0] not in d.sessions(), 10),
               "the used-up process exited", str(d.sessions()))
-    finally:
-        d.finish()
 
 
 def test_max_use_one():
-    port = free_port()
-    d = Lst(line(port), "max_use = 1\n")
-    d.start()
-    try:
+    with daemon("max_use = 1\n") as (d, port):
         s = Session(port)
         kid = d.busy()
         env = open(f"/proc/{kid[0]}/environ", "rb").read() if kid else b""
@@ -135,18 +142,11 @@ def test_max_use_one():
         s.close()
         check(wait_for(lambda: not d.sessions(), 10),
               "max_use = 1: the process exits after its session")
-    finally:
-        d.finish()
 
 
 def test_max_idle():
-    port = free_port()
-    d = Lst(line(port), "max_idle = 1s\n")
-    d.start()
-    try:
-        s = Session(port)
-        s.cmd("QUIT")
-        s.close()
+    with daemon("max_idle = 1s\n") as (d, port):
+        quit_session(port)
         check(wait_for(lambda: one_idle(d) is not None, 10), "idle process")
         t0 = time.time()
         check(wait_for(lambda: not d.sessions(), 15),
@@ -156,21 +156,14 @@ def test_max_idle():
         s = Session(port)
         check(s.banner.startswith(b"220"), "a new process serves the next one")
         s.close()
-    finally:
-        d.finish()
 
 
 def test_reload_retires():
-    port = free_port()
-    d = Lst(line(port), "smtpd_banner = $myhostname OLD\n")
-    d.start()
-    try:
+    with daemon("smtpd_banner = $myhostname OLD\n") as (d, port):
         busy = Session(port)
         check(b"OLD" in busy.banner, "busy session has the old banner")
         held = d.busy()
-        s = Session(port)
-        s.cmd("QUIT")
-        s.close()
+        quit_session(port)
         check(wait_for(lambda: len(d.busy()) == 1 and len(d.sessions()) == 2,
                        10), "one busy, one idle process")
         idle = (set(d.sessions()) - set(held)).pop()
@@ -189,8 +182,6 @@ def test_reload_retires():
         busy.close()
         check(wait_for(lambda: not set(held) & set(d.sessions()), 10),
               "and its process exits after it", f"{held} {d.sessions()}")
-    finally:
-        d.finish()
 
 
 def test_starttls_each_session():
@@ -230,14 +221,9 @@ def test_starttls_each_session():
 
 
 def test_idle_counts_for_no_limit():
-    port = free_port()
-    d = Lst(line(port), "smtpd_client_connection_count_limit = 1\n"
-            "mynetworks = 192.0.2.0/24\n")
-    d.start()
-    try:
-        s = Session(port)
-        s.cmd("QUIT")
-        s.close()
+    with daemon("smtpd_client_connection_count_limit = 1\n"
+                "mynetworks = 192.0.2.0/24\n") as (d, port):
+        quit_session(port)
         check(wait_for(lambda: one_idle(d) is not None, 10), "idle process")
         a = Session(port)
         check(a.banner.startswith(b"220"), "one connection: served by it")
@@ -247,15 +233,10 @@ def test_idle_counts_for_no_limit():
               repr(r))
         b.close()
         a.close()
-    finally:
-        d.finish()
 
 
 def test_stop_ends_idle():
-    port = free_port()
-    d = Lst(line(port))
-    d.start()
-    try:
+    with daemon() as (d, port):
         held = [Session(port) for _ in range(3)]
         for x in held:
             x.close()
@@ -267,8 +248,6 @@ def test_stop_ends_idle():
         check(wait_for(lambda: not any(os.path.exists(f"/proc/{p}")
                                        for p in kids), 10),
               "stop ends the idle smtpd processes", str(kids))
-    finally:
-        d.finish()
 
 
 def main():
