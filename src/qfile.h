@@ -126,16 +126,20 @@ int qfile_put_sender(struct qfile_writer *w, const char *addr);
 int qfile_put_rcpt(struct qfile_writer *w, const char *addr, const char *orcpt,
                    unsigned notify);
 int qfile_put_content(struct qfile_writer *w, const void *data, size_t len);
-/* Write the end record, fsync, rename to a new queue ID in the same
- * directory, then fsync the directory; when the directory cannot be opened
- * (maildrop/ for an unprivileged user) fsync the file again instead.
+/* Write the end record and name the file with a new queue ID in the same
+ * directory, durably: a temporary file is fsynced and renamed, an unnamed
+ * one (O_TMPFILE) linked and fsynced; then the directory is fsynced; when
+ * the directory cannot be opened (maildrop/ for an unprivileged user) the
+ * file is fsynced again instead.
  * The ID is written to id[QFILE_ID_MAX]. 0, or -1 with errno (the
  * temporary file, or the renamed file when the directory fsync failed, is
  * removed: nothing half-committed stays behind). Needs one recipient. */
 int qfile_commit(struct qfile_writer *w, char id[QFILE_ID_MAX]);
-/* fsync the directory dir after a rename into it, shared with the other
- * processes doing the same at the same time (qfile_gsync.c): 0 when the
- * rename is durable, -1 with errno (open of dir fails: its errno). */
+/* fsync the directory dir after a rename or link into it: 0 when the
+ * name is durable, -1 with errno (open of dir fails: its errno).
+ * Concurrent callers share the work in the kernel (ext4's journal commit,
+ * the block layer's merged cache flushes); a lock of our own around it
+ * made more flushes, not fewer (docs/smtpd.md, "Throughput"). */
 int qfile_sync_dir(const char *dir);
 /* Give up: close and unlink the temporary file. Safe after any failure,
  * after a failed qfile_create and after qfile_commit (then a no-op). */

@@ -22,7 +22,13 @@ tinymta's figure, Postfix's and their ratio. Rows so far:
   relay        smtp-source -s 20 -m 2000 -l 5120 for a remote domain into
                each server, relayhost = an smtp-sink on loopback: time until
                the sink holds all 2000.
-BENCH_ROWS=a,b picks rows."""
+BENCH_ROWS=a,b picks rows. BENCH_TMPDIR=DIR puts both spools in DIR
+(default /var/tmp); BENCH_SPOOL_FS=ext4 puts them on a fresh journaled
+ext4 made as the image's spool partition is (tools/image.sh), on a loop
+device over a file in /var/tmp: the file system the device runs on, with
+no history of freed inodes. The smtp and relay rows print the disk's
+cache flushes per message (from /sys/dev/block: the whole device, so
+other writers count too)."""
 import os
 import re
 import shutil
@@ -165,6 +171,23 @@ def count_fsyncs(argv, env, path):
         if m:
             n += int(m.group(1))
     return n
+
+
+def flushes(path):
+    """Cache flush requests completed by the device holding path, or None
+    (field 16 of /sys/dev/block/MAJ:MIN/stat, Linux 5.5 and later)."""
+    st = os.stat(path)
+    try:
+        with open(f"/sys/dev/block/{os.major(st.st_dev)}:{os.minor(st.st_dev)}/stat") as f:
+            fields = f.read().split()
+        return int(fields[15]) if len(fields) > 15 else None
+    except OSError:
+        return None
+
+
+def flush_row(name, tm, pf):
+    if tm is not None and pf is not None:
+        print(f"{name:<34} tinymta {tm:10.2f}        postfix {pf:10.2f}")
 
 
 def row(name, tm, pf, unit, better="lower"):
@@ -399,6 +422,7 @@ def bench_smtp(top, tm, pf):
         th = threading.Thread(target=sample_pss, args=(mta.master_pid(), stop, peak))
         th.start()
         cpu0 = cpu_s(mta.master_pid())
+        fl0 = flushes(top)
         t0 = time.perf_counter()
         r = subprocess.run(["smtp-source", "-s", "20", "-m", str(N_SMTP), "-l", "5120",
                             "-S", "smtp-source", "-f", "bench@bench.example",
@@ -415,14 +439,16 @@ def bench_smtp(top, tm, pf):
         stop.set()
         th.join()
         got = mbox_count(box, b"\nSubject: smtp-source") - before
+        fl1 = flushes(top)
         res[name] = (t_ack, t_all, got, max(peak) if peak else 0, r.returncode,
-                     cpu)
-    (ta, tt, tg, tp, trc, tc), (pa, pt, pg, pp, prc, pc) = \
+                     cpu, None if fl0 is None else (fl1 - fl0) / N_SMTP)
+    (ta, tt, tg, tp, trc, tc, tf), (pa, pt, pg, pp, prc, pc, pfl) = \
         res["tinymta"], res["postfix"]
     print(f"{'  load average (1 min)':<34} {os.getloadavg()[0]:.1f}")
     row(f"smtp: {N_SMTP}x5KB, 20 sessions, acked", ta, pa, "s")
     row(f"smtp: {N_SMTP}x5KB, ... delivered", tt, pt, "s")
     row("smtp: CPU of the service", tc, pc, "s")
+    flush_row("  disk cache flushes / message", tf, pfl)
     print(f"{'  delivered (smtp-source exit)':<34} tinymta {tg} ({trc})   postfix {pg} ({prc})")
     row("smtp: peak sum of Pss under load", tp / 1024, pp / 1024, "MiB")
 
@@ -564,6 +590,7 @@ def bench_relay(top, tm, pf):
                            capture_output=True)
         time.sleep(1)
         cpu0 = cpu_s(mta.master_pid())
+        fl0 = flushes(top)
         t0 = time.perf_counter()
         r = subprocess.run(["smtp-source", "-s", "20", "-m", str(N_SMTP), "-l", "5120",
                             "-S", "relay-bench", "-f", "bench@bench.example",
@@ -592,15 +619,18 @@ def bench_relay(top, tm, pf):
         t_all = time.perf_counter() - t0
         got = at_sink()
         cpu = cpu_s(mta.master_pid()) - cpu0
+        fl1 = flushes(top)
         sink.terminate()
         sink.wait()
         shutil.rmtree(dump, ignore_errors=True)
-        res[name] = (t_ack, t_all, got, r.returncode, cpu)
-    (ta, tt, tg, trc, tc), (pa, pt, pg, prc, pc) = res["tinymta"], res["postfix"]
+        res[name] = (t_ack, t_all, got, r.returncode, cpu,
+                     None if fl0 is None else (fl1 - fl0) / N_SMTP)
+    (ta, tt, tg, trc, tc, tf), (pa, pt, pg, prc, pc, pfl) = res["tinymta"], res["postfix"]
     print(f"{'  load average (1 min)':<34} {os.getloadavg()[0]:.1f}")
     row(f"relay: {N_SMTP}x5KB to smtp-sink, acked", ta, pa, "s")
     row(f"relay: {N_SMTP}x5KB ... at the sink", tt, pt, "s")
     row("relay: CPU of the service", tc, pc, "s")
+    flush_row("  disk cache flushes / message", tf, pfl)
     print(f"{'  at the sink (smtp-source exit)':<34} tinymta {tg} ({trc})   postfix {pg} ({prc})")
 
 
@@ -642,8 +672,9 @@ def main():
     subprocess.run(["sh", "-c", "id tinymta >/dev/null 2>&1 || useradd --system "
                     "--no-create-home --home-dir /nonexistent --shell "
                     "/usr/sbin/nologin tinymta"], check=True)
+    mnt = spool_fs()
     top = tempfile.mkdtemp(prefix="tinymta-bench-",
-                           dir=os.environ.get("BENCH_TMPDIR", "/var/tmp"))
+                           dir=mnt or os.environ.get("BENCH_TMPDIR", "/var/tmp"))
     os.chmod(top, 0o755)
     subprocess.run(["sh", "-c", f"id {BENCH_USER} >/dev/null 2>&1 || useradd "
                     f"--no-create-home --home-dir /nonexistent --shell "
@@ -684,6 +715,30 @@ def main():
         tm.stop()
         pf.stop()
         shutil.rmtree(top, ignore_errors=True)
+        if mnt:
+            subprocess.run(["umount", mnt], check=False)
+            os.rmdir(mnt)
+            os.unlink(mnt + ".img")
+
+
+def spool_fs():
+    """BENCH_SPOOL_FS=ext4: a fresh 4 GiB journaled ext4 (tools/image.sh's
+    mkfs options) mounted on a loop device; its mount point, or None."""
+    kind = os.environ.get("BENCH_SPOOL_FS", "")
+    if not kind:
+        return None
+    if kind != "ext4":
+        sys.exit(f"bench: BENCH_SPOOL_FS={kind}: only ext4 is known")
+    mnt = tempfile.mkdtemp(prefix="tinymta-bench-fs-", dir="/var/tmp")
+    img = mnt + ".img"
+    with open(img, "wb") as f:
+        f.truncate(4 << 30)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-b", "4096", "-E",
+                    "lazy_itable_init=0,lazy_journal_init=0", img], check=True)
+    subprocess.run(["mount", "-o", "loop", img, mnt], check=True)
+    os.chmod(mnt, 0o755)
+    print(f"spool file system: fresh journaled ext4 on a loop device ({mnt})")
+    return mnt
 
 
 if __name__ == "__main__":

@@ -3,16 +3,17 @@
 concurrency, proven from the system calls (strace -f -ttt -T -y): many
 `tinymta smtpd` sessions at once, each queuing several messages. For every
 "250 2.0.0 Ok: queued as ID" the trace must show, in time order:
-  1. every write to the file, then fsync of that file,
-  2. its name: rename of the temporary file to incoming/ID, or, for an
-     unnamed file (O_TMPFILE), linkat of /proc/self/fd/N to incoming/ID
-     and then a second fsync of the file (its link count),
-  3. an fsync of the incoming/ directory, by this session or by any other
-     one (the group commit), that STARTED after the rename or link
-     returned and RETURNED before the 250 was written.
+  1. every write to the file, then its name: for a temporary file an
+     fsync of it and its rename to incoming/ID; for an unnamed file
+     (O_TMPFILE) its write-out (sync_file_range: the data allocated and
+     on the disk before the name can be), the linkat of /proc/self/fd/N
+     to incoming/ID, then an fsync of the file (inode and link count),
+  2. an fsync of the incoming/ directory, by this session or by any other
+     one, that STARTED after the rename or link returned and RETURNED
+     before the 250 was written.
 Nothing may be acknowledged before its commit. The checker is first run
-on two traces that break the order (it must find the faults), then on the
-real one. Also reports how many directory fsyncs the sessions shared."""
+on traces that break the order (it must find the faults), then on the
+real one. Also reports how many directory fsyncs there were."""
 import os
 import pwd
 import re
@@ -105,16 +106,24 @@ def check_one(seq, i, s, qid, incoming, dir_syncs):
         mark = f"<{tmp.group(1)}>" if tmp else "?"
         mine = [c for c in seq[:i] if mark in c[4]]
         what = mark
-    fs = [c for c in mine if c[3] == "fsync" and result(c[4]) == "0"
-          and c[2] <= r[1]]
-    if not fs:
-        problems.append(f"{qid}: no fsync of {what} before its name")
-    elif [c for c in mine if c[3] == "write" and fs[-1][1] <= c[1] <= r[1]]:
-        problems.append(f"{qid}: written after its fsync")
-    if r[3] == "linkat" and not [c for c in mine if c[3] == "fsync"
-                                 and result(c[4]) == "0" and c[1] >= r[2]
-                                 and c[2] <= s]:
-        problems.append(f"{qid}: no fsync of the file after its link")
+    if [c for c in mine if c[3] == "write" and c[1] >= r[1]]:
+        problems.append(f"{qid}: written after its name")
+    if r[3] == "linkat":
+        last = max([c[1] for c in mine if c[3] == "write" and c[1] < r[1]],
+                   default=0.0)
+        if not [c for c in mine if c[3] in ("sync_file_range", "fsync")
+                and result(c[4]) == "0" and last <= c[1] and c[2] <= r[1]]:
+            problems.append(f"{qid}: not written out before its link")
+        if not [c for c in mine if c[3] == "fsync" and result(c[4]) == "0"
+                and c[1] >= r[2] and c[2] <= s]:
+            problems.append(f"{qid}: no fsync of the file after its link")
+    else:
+        fs = [c for c in mine if c[3] == "fsync" and result(c[4]) == "0"
+              and c[2] <= r[1]]
+        if not fs:
+            problems.append(f"{qid}: no fsync of {what} before its name")
+        elif [c for c in mine if c[3] == "write" and fs[-1][1] <= c[1]]:
+            problems.append(f"{qid}: written after its fsync")
     if not [d for d in dir_syncs if d[0] >= r[2] and d[1] <= s]:
         problems.append(f"{qid}: no directory fsync between the name "
                         f"and the 250")
@@ -144,11 +153,12 @@ def self_test(incoming):
     ack[3] = f"8 1.004 fsync(5<{incoming}>) = 0 <0.0030>"
     p, _, _ = verify(parse("\n".join(ack)), incoming)
     check(len(p) == 1, "checker: 250 before the fsync returned caught", p)
-    # an unnamed file (O_TMPFILE): linkat, then the file's second fsync
+    # an unnamed file (O_TMPFILE): linkat, then the file's fsync
     uf = f"{incoming}/#123 (deleted)"
     link = [
         f'7 1.000 write(4<{uf}>, "E...", 37) = 37 <0.0001>',
-        f"7 1.001 fsync(4<{uf}>) = 0 <0.0010>",
+        f"7 1.001 sync_file_range(4<{uf}>, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE"
+        f"|SYNC_FILE_RANGE_WRITE|SYNC_FILE_RANGE_WAIT_AFTER) = 0 <0.0010>",
         f'7 1.003 linkat(AT_FDCWD, "/proc/self/fd/4", AT_FDCWD, '
         f'"{incoming}/ABC", AT_SYMLINK_FOLLOW) = 0 <0.0001>',
         f"7 1.0035 fsync(4<{incoming}/ABC>) = 0 <0.0001>",
@@ -158,13 +168,23 @@ def self_test(incoming):
     ]
     p, a, _ = verify(parse("\n".join(link)), incoming)
     check(p == [] and a == 1, "checker: a correct linkat trace passes", p)
-    nolc = link[:3] + link[4:]
-    p, _, _ = verify(parse("\n".join(nolc)), incoming)
-    check(len(p) == 1, "checker: no fsync after the link caught", p)
+    before = [link[0], f"7 1.001 fsync(4<{uf}>) = 0 <0.0010>", link[2]] + link[4:]
+    p, _, _ = verify(parse("\n".join(before)), incoming)
+    check(len(p) == 1, "checker: an fsync only before the link caught", p)
+    noout = [link[0]] + link[2:]
+    p, _, _ = verify(parse("\n".join(noout)), incoming)
+    check(len(p) == 1, "checker: a link before the write-out caught", p)
+    wlate = list(link)
+    wlate.insert(2, f'7 1.0025 write(4<{uf}>, "x", 1) = 1 <0.0001>')
+    p, _, _ = verify(parse("\n".join(wlate)), incoming)
+    check(len(p) == 1, "checker: a write after the write-out caught", p)
     late = list(link)
-    late.insert(2, f'7 1.002 write(4<{uf}>, "x", 1) = 1 <0.0001>')
+    late.insert(3, f'7 1.0034 write(4<{incoming}/ABC>, "x", 1) = 1 <0.0001>')
     p, _, _ = verify(parse("\n".join(late)), incoming)
-    check(len(p) == 1, "checker: a write after the fsync caught", p)
+    check(len(p) == 1, "checker: a write after the link caught", p)
+    nodir = link[:4] + link[5:]
+    p, _, _ = verify(parse("\n".join(nodir)), incoming)
+    check(len(p) == 1, "checker: no directory fsync after the link caught", p)
 
 
 def main():
@@ -201,7 +221,7 @@ def main():
                       f"--regid={pw.pw_gid}", "--clear-groups"]
         r = subprocess.run(["strace", "-f", "-ttt", "-T", "-y", "-s", "400",
                             "-o", trace, "-e",
-                            "trace=write,fsync,fdatasync,rename,renameat2,linkat",
+                            "trace=write,fsync,fdatasync,sync_file_range,rename,renameat2,linkat",
                             *become, "sh", "-c", script], env=e,
                            capture_output=True,
                            timeout=300)
@@ -215,8 +235,7 @@ def main():
               "\n".join(problems[:10]))
         links = len([c for c in calls if c[3] == "linkat"])
         print(f"{links} of them named by linkat (unnamed files)")
-        print(f"{acks} messages, {dsyncs} directory fsyncs "
-              f"(shared by the group commit: {acks - dsyncs})")
+        print(f"{acks} messages, {dsyncs} directory fsyncs")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         env.cleanup()

@@ -1167,8 +1167,6 @@ test_queue_dir(void)
 		snprintf(p, sizeof p, "%s/%s", q, queue_names[i]);
 		rm_dir(p);
 	}
-	snprintf(p, sizeof p, "%s/public/commit.incoming", q);
-	T_CHECK(access(p, F_OK) == 0, "group commit lock in public/");
 	snprintf(p, sizeof p, "%s/public", q);
 	rm_dir(p);
 	snprintf(p, sizeof p, "%s/pid", q);
