@@ -1,14 +1,18 @@
 /*
- * cmd_smtp.c - the smtp delivery agent, `tinymta smtp NEXTHOP ITEM…`
- * (protocol in docs/processes.md, "The smtp agent"): reads its arguments
- * and the read-only queue files on descriptors 3, 4, …, groups the items
- * into mail transactions (same queue file, same sender), delivers them
- * (smtp_client.c), then writes one result line per item and the "site"
- * line to qmgr on standard output, and logs Postfix's lines. Runs as
- * mail_owner; arguments come from qmgr (still checked), the queue file
- * content is untrusted.
+ * cmd_smtp.c - the smtp delivery agent, `tinymta smtp [-r FD] NEXTHOP
+ * ITEM…` (protocol in docs/processes.md, "The smtp agent"): reads its
+ * arguments and the read-only queue files on descriptors 3, 4, …, groups
+ * the items into mail transactions (same queue file, same sender),
+ * delivers them (smtp_client.c), then writes one result line per item and
+ * the "site" line to qmgr on standard output, and logs Postfix's lines.
+ * With -r FD (qmgr's socket for more work) a good connection stays open:
+ * the agent writes "idle" and waits up to smtp_connection_cache_time_limit
+ * for the next batch (IPC_SMTP_MORE: the items and their queue files) to
+ * the same next hop, then QUIT. Runs as mail_owner; arguments and frames
+ * come from qmgr (still checked), the queue file content is untrusted.
  */
 #include "cmd_tinymta.h"
+#include "ipc.h"
 #include "smtp_client.h"
 #include "smtp_client_data.h"
 #include "util/io.h"
@@ -16,6 +20,7 @@
 #include "util/str.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +28,7 @@
 
 /* ITEM = ID SLOT IDX ADDR SENDER. 0, or -1 when malformed. */
 static int
-parse_items(struct smtpc *s, int argc, char **argv)
+parse_items(struct smtpc *s, int argc, const char *const *argv)
 {
 	if (argc <= 0 || argc % 5 != 0 || argc / 5 > SMTP_ITEMS)
 		return -1;
@@ -31,6 +36,7 @@ parse_items(struct smtpc *s, int argc, char **argv)
 		struct smtpc_item *it = &s->items[s->nitems++];
 		uint32_t slot, idx;
 
+		memset(it, 0, sizeof *it); /* a new batch: nothing carried */
 		if (!qfile_id_valid(argv[i]) ||
 		    scan_u32(argv[i + 1], &slot) < 0 || slot >= SMTP_SLOTS ||
 		    scan_u32(argv[i + 2], &idx) < 0 || !argv[i + 3][0] ||
@@ -59,10 +65,12 @@ open_slot(struct smtpc *s, unsigned slot, struct smtpc_scan *scan)
 	if (s->open[slot])
 		return s->open[slot] > 0 ? 0 : -1;
 	s->open[slot] = -1;
-	if (qfile_open_fd(&s->q[slot], 3 + (int)slot, 0, &err, where,
-	                  sizeof where) < 0) {
-		log_error("queue file on descriptor %u: %s: %s", 3 + slot,
-		          qfile_strerror(err), where);
+	if (s->fd[slot] < 0 || qfile_open_fd(&s->q[slot], s->fd[slot], 0, &err,
+	                                     where, sizeof where) < 0) {
+		log_error("queue file of slot %u: %s: %s", slot,
+		          s->fd[slot] < 0 ? "none" : qfile_strerror(err),
+		          s->fd[slot] < 0 ? "not passed" : where);
+		s->fd[slot] = -1; /* closed by qfile_open_fd */
 		return -1;
 	}
 	memset(scan, 0, sizeof *scan);
@@ -73,6 +81,7 @@ open_slot(struct smtpc *s, unsigned slot, struct smtpc_scan *scan)
 		log_error("%s: cannot read the queue file content",
 		          s->id[slot]);
 		qfile_close(&s->q[slot]);
+		s->fd[slot] = -1;
 		return -1;
 	}
 	s->open[slot] = 1;
@@ -180,33 +189,106 @@ site_line(struct smtpc *s, int attempted)
 		         strerror(errno));
 }
 
+/* Close the batch's queue files and forget its items. */
+static void
+end_batch(struct smtpc *s, int own_fds)
+{
+	for (unsigned i = 0; i < SMTP_SLOTS; i++) {
+		if (s->open[i] > 0)
+			qfile_close(&s->q[i]); /* closes s->fd[i] */
+		else if (own_fds && s->fd[i] >= 0)
+			io_close(s->fd[i]);
+		s->open[i] = 0;
+		s->fd[i] = -1;
+	}
+	s->nitems = 0;
+	s->ntxn = 0;
+	s->greeted = 0;
+	s->dns_final = 0;
+}
+
+/* Wait up to the cache time for qmgr's next batch on fd. 1 with the
+ * items parsed and their files in s->fd, 0 for none (time up, qmgr
+ * closed it, or a bad frame: logged). */
+static int
+next_batch(struct smtpc *s, int fd, struct ipc_msg *m)
+{
+	long long ms =
+	    conf_time(s->role.conf, "smtp_connection_cache_time_limit") * 1000;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int r;
+
+	if (io_write_all(1, "idle\n", 5) < 0)
+		return 0;
+	do
+		r = poll(&p, 1, ms > 300000 ? 300000 : (int)ms);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0 || ipc_recv(fd, s->frame, m) <= 0)
+		return 0;
+	if (m->type != IPC_SMTP_MORE || m->nfds > SMTP_SLOTS ||
+	    parse_items(s, (int)m->nfields, m->field) < 0) {
+		log_error("bad batch from the queue manager ignored");
+		for (size_t i = 0; i < m->nfds; i++)
+			io_close(m->fds[i]);
+		s->nitems = 0;
+		return 0;
+	}
+	for (size_t i = 0; i < m->nfds; i++)
+		s->fd[i] = m->fds[i];
+	return 1;
+}
+
+/* -r FD: the descriptor qmgr sends more work on, or -1. */
+static int
+work_fd(int *argc, char ***argv)
+{
+	uint32_t fd;
+
+	if (*argc < 3 || strcmp((*argv)[1], "-r") != 0)
+		return -1;
+	if (scan_u32((*argv)[2], &fd) < 0 || fd < 3 || fd > 1024)
+		return -2;
+	*argc -= 2;
+	*argv += 2;
+	return (int)fd;
+}
+
 int
 tinymta_smtp_main(int argc, char **argv)
 {
 	struct smtpc *s = calloc(1, sizeof *s);
-	int attempted;
+	struct ipc_msg m;
+	int attempted, more = work_fd(&argc, &argv), batch = 0;
 
 	if (!s || role_init(&s->role, "smtp") < 0) {
 		free(s);
 		return 75;
 	}
 	s->conn.fd = -1;
-	if (argc < 3 || parse_items(s, argc - 2, argv + 2) < 0) {
-		log_error("usage: smtp NEXTHOP ID SLOT IDX ADDR SENDER …");
+	for (unsigned i = 0; i < SMTP_SLOTS; i++)
+		s->fd[i] = 3 + (int)i == more ? -1 : 3 + (int)i;
+	if (more == -2 || argc < 3 ||
+	    parse_items(s, argc - 2, (const char *const *)argv + 2) < 0) {
+		log_error(
+		    "usage: smtp [-r FD] NEXTHOP ID SLOT IDX ADDR SENDER …");
 		conf_free(s->role.conf);
 		free(s);
 		return 64;
 	}
 	s->nexthop = argv[1];
-	group(s);
-	attempted = s->ntxn > 0;
-	smtpc_deliver(s);
-	for (size_t i = 0; i < s->nitems; i++)
-		report(s, &s->items[i]);
-	site_line(s, attempted);
-	for (unsigned i = 0; i < SMTP_SLOTS; i++)
-		if (s->open[i] > 0)
-			qfile_close(&s->q[i]);
+	s->keep =
+	    more >= 0 &&
+	    conf_time(s->role.conf, "smtp_connection_cache_time_limit") > 0;
+	do {
+		group(s);
+		attempted = s->ntxn > 0;
+		smtpc_deliver(s);
+		for (size_t i = 0; i < s->nitems; i++)
+			report(s, &s->items[i]);
+		site_line(s, attempted);
+		end_batch(s, batch++ > 0);
+	} while (s->keep && s->conn.fd >= 0 && next_batch(s, more, &m));
+	smtpc_session_end(s);
 	conf_free(s->role.conf);
 	free(s);
 	return 0;

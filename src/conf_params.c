@@ -254,6 +254,9 @@ const struct conf_param conf_params[] = {
       "how long to wait for the reply to the final dot"),
     I("smtp_line_length_limit", "998", 0, 1000000, 0, NULL,
       "longer lines are split when relayed; 0: never"),
+    T("smtp_connection_cache_time_limit", "2s", 's', 0, 300, 0,
+      "how long a connection waits for more mail to its next hop; 0: "
+      "one batch per connection"),
 
     /* logging */
     S("syslog_name", "tinymta", DIFFERS, "postfix",

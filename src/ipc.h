@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define IPC_FRAME_MAX 8192
-#define IPC_FIELDS_MAX 64
+#define IPC_FIELDS_MAX 72
 #define IPC_FDS_MAX 16
 
 enum ipc_type {
@@ -32,6 +32,8 @@ enum ipc_type {
 	IPC_SMTPD_CONN, /* master -> idle smtpd: serve this connection (fields
 	                   client addr, client port, server addr, server port;
 	                   fd the connection) */
+	IPC_SMTP_MORE,  /* qmgr -> idle smtp agent: the next batch (fields
+	                   the items, 5 each; fds the queue files by slot) */
 };
 
 struct ipc_msg {

@@ -422,6 +422,7 @@ drain_jobs(struct qmgr *q)
 		size_t js[QMGR_JOBS_MAX];
 		nfds_t n = 0;
 
+		qmgr_retire_idle(q); /* their connections: QUIT now */
 		for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
 			if (q->jobs[i]) {
 				js[n] = i;

@@ -68,6 +68,8 @@ struct qwork {
 
 struct qjob {
 	int pipe;       /* read end of the result pipe; -1 when free */
+	int more;       /* smtp: our end of the agent's work socket, or -1 */
+	int idle;       /* smtp: the agent said "idle": it takes a batch */
 	char buf[1024]; /* partial result lines (each under 400 bytes) */
 	size_t blen;
 	struct qwork *work[QMGR_ITEMS_MAX];
@@ -105,6 +107,11 @@ struct qmgr {
 	size_t npend, ipend;
 	int scan_incoming; /* a wake-up came */
 };
+
+/* qmgr_job.c: close an smtp agent's work socket (it QUITs and exits);
+ * all idle ones (their process slots are wanted, or qmgr stops). */
+void qmgr_retire(struct qjob *j);
+void qmgr_retire_idle(struct qmgr *q);
 
 /* qmgr_msg.c */
 int qmgr_activate(struct qmgr *q, const char *from, const char *id);

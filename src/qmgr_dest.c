@@ -53,6 +53,13 @@ qdest_agent_done(struct qdest *d, const struct qdest_limits *l, int site,
 {
 	if (d->busy > 0)
 		d->busy--;
+	return qdest_batch_done(d, l, site, text, now);
+}
+
+int
+qdest_batch_done(struct qdest *d, const struct qdest_limits *l, int site,
+                 const char *text, time_t now)
+{
 	if (site > 0) {
 		d->cohort = 0;
 		d->probe = 0;

@@ -71,6 +71,10 @@ unsigned qdest_may_start(const struct qdest *d, time_t now,
  * result made the destination dead. */
 int qdest_agent_done(struct qdest *d, const struct qdest_limits *l, int site,
                      const char *text, time_t now);
+/* The same for one batch of an agent that stays (its connection kept
+ * open): the window and cohort as above, the agent still busy. */
+int qdest_batch_done(struct qdest *d, const struct qdest_limits *l, int site,
+                     const char *text, time_t now);
 /* The agents to start for n waiting items with room for `avail` agents:
  * the items per agent, spread evenly, at most per_agent_max. */
 size_t qdest_batch(size_t n, unsigned avail, size_t per_agent_max);

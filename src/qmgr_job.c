@@ -5,8 +5,12 @@
  * agents per destination (NEXTHOP), up to QMGR_SMTP_BATCH items of any
  * messages per agent (one connection), as many agents at once as the
  * destination's window allows (qmgr_dest.c); each agent's result lines
- * are read back from its pipe. Runs as mail_owner. The agent's lines are
- * checked (slot, index, status) before they change anything.
+ * are read back from its pipe. An smtp agent whose connection is good
+ * says "idle" after its results and waits for the next batch to its
+ * destination on a socket of its own (IPC_SMTP_MORE): new items for that
+ * destination go to such an agent first, and the connection is reused.
+ * Runs as mail_owner. The agent's lines are checked (slot, index,
+ * status) before they change anything.
  */
 #define _GNU_SOURCE /* pipe2, O_TMPFILE */
 #include "ipc.h"
@@ -17,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,61 +120,160 @@ fail_job(struct qmgr *q, struct qjob *j, const char *why)
 	j->nwork = 0;
 }
 
-/* Open the slots' files read-only (their own offsets) and ask the master
- * for an agent: `local ITEM…` (7 fields an item) or, for a destination,
- * `smtp NEXTHOP ITEM…` (5 fields). 0, or -1 (the caller fails the job). */
-static int
-launch(struct qmgr *q, struct qjob *j)
+/* The fields of one item: ID SLOT IDX [KIND TARGET] ADDR SENDER. */
+static size_t
+item_fields(struct qjob *j, struct qwork *w, char num[2][16], const char **f)
 {
-	const char *f[IPC_FIELDS_MAX];
-	char num[QMGR_ITEMS_MAX][2][16];
-	int fds[IPC_FDS_MAX], p[2], r = -1;
-	size_t nf = 0, nfd = 1;
+	size_t nf = 0;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	fds[0] = p[1];
-	f[nf++] = j->dest ? "" : j->work[0]->user;
-	f[nf++] = j->dest ? "smtp" : "local";
-	if (j->dest)
-		f[nf++] = j->dest->name;
-	j->nslot = 0;
-	for (size_t i = 0; i < j->nwork; i++) {
-		struct qwork *w = j->work[i];
-		unsigned s = slot_of(j, w->m);
-
-		snprintf(num[i][0], sizeof num[i][0], "%u", s);
-		snprintf(num[i][1], sizeof num[i][1], "%u", w->idx);
-		f[nf++] = w->m->id;
-		f[nf++] = num[i][0];
-		f[nf++] = num[i][1];
-		if (!j->dest) {
-			f[nf++] = kinds[w->kind];
-			f[nf++] = w->target;
-		}
-		f[nf++] = w->addr;
-		f[nf++] = w->sender;
+	snprintf(num[0], 16, "%u", slot_of(j, w->m));
+	snprintf(num[1], 16, "%u", w->idx);
+	f[nf++] = w->m->id;
+	f[nf++] = num[0];
+	f[nf++] = num[1];
+	if (!j->dest) {
+		f[nf++] = kinds[w->kind];
+		f[nf++] = w->target;
 	}
+	f[nf++] = w->addr;
+	f[nf++] = w->sender;
+	return nf;
+}
+
+/* Open the slots' files read-only (their own offsets) into fds[]. The
+ * number opened, or -1 (those opened are closed). */
+static int
+open_slots(const struct qmgr *q, const struct qjob *j, int *fds)
+{
 	for (size_t s = 0; s < j->nslot; s++) {
 		char path[QUEUE_PATH_MAX];
 
 		if (queue_path(path, sizeof path, q->qdir, "active",
 		               j->slot[s]->id) < 0 ||
-		    (fds[nfd] = io_open(path, O_RDONLY | O_NOFOLLOW, 0)) < 0)
-			goto out;
-		nfd++;
+		    (fds[s] = io_open(path, O_RDONLY | O_NOFOLLOW, 0)) < 0) {
+			while (s > 0)
+				io_close(fds[--s]);
+			return -1;
+		}
 	}
-	r = ipc_send(3, IPC_DELIVER, f, nf, fds, nfd);
-out:
-	for (size_t i = 0; i < nfd; i++)
-		io_close(fds[i]);
-	if (r < 0) {
+	return (int)j->nslot;
+}
+
+/* Ask the master for an agent: `local ITEM…` (7 fields an item) or, for
+ * a destination, `smtp -r FD NEXTHOP ITEM…` (5 fields; FD its work
+ * socket, after the queue files). fds: the result pipe (the agent's
+ * stdout), the queue files (3, 4, …), the work socket. 0, or -1 (the
+ * caller fails the job). */
+static int
+launch(struct qmgr *q, struct qjob *j)
+{
+	const char *f[IPC_FIELDS_MAX];
+	char num[QMGR_ITEMS_MAX][2][16], rfd[16];
+	int fds[IPC_FDS_MAX], p[2], w[2] = {-1, -1}, r = -1, n;
+	size_t nf = j->dest ? 5 : 2, nfd = 1;
+
+	j->more = -1;
+	j->nslot = 0;
+	for (size_t i = 0; i < j->nwork; i++)
+		nf += item_fields(j, j->work[i], num[i], f + nf);
+	f[0] = j->dest ? "" : j->work[0]->user;
+	f[1] = j->dest ? "smtp" : "local";
+	if (j->dest) {
+		snprintf(rfd, sizeof rfd, "%zu", 3 + j->nslot);
+		f[2] = "-r";
+		f[3] = rfd;
+		f[4] = j->dest->name;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, w) <
+		    0)
+			return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		goto out;
+	fds[0] = p[1];
+	n = open_slots(q, j, fds + 1);
+	if (n >= 0) {
+		nfd += (size_t)n;
+		if (w[1] >= 0)
+			fds[nfd++] = w[1];
+		r = ipc_send(3, IPC_DELIVER, f, nf, fds, nfd);
+		for (size_t i = 1; i < 1 + (size_t)n; i++)
+			io_close(fds[i]);
+	}
+	io_close(p[1]);
+	if (r < 0)
 		io_close(p[0]);
+out:
+	if (w[1] >= 0)
+		io_close(w[1]);
+	if (r < 0) {
+		if (w[0] >= 0)
+			io_close(w[0]);
 		return -1;
 	}
 	j->pipe = p[0];
+	j->more = w[0];
+	j->idle = 0;
 	j->blen = 0;
 	return 0;
+}
+
+/* The next batch of d's waiting items to the idle agent j (IPC_SMTP_MORE
+ * with the queue files). 0, or -1: the agent is retired and the items
+ * are deferred. */
+static int
+send_more(struct qmgr *q, struct qjob *j, struct qdest *d)
+{
+	const char *f[IPC_FIELDS_MAX];
+	char num[QMGR_ITEMS_MAX][2][16];
+	int fds[IPC_FDS_MAX], n, r = -1;
+	size_t nf = 0;
+
+	j->nwork = 0;
+	j->nslot = 0;
+	while (j->nwork < QMGR_SMTP_BATCH && d->todo) {
+		struct qwork *w = d->todo;
+
+		d->todo = w->next;
+		w->next = NULL;
+		d->ntodo--;
+		j->work[j->nwork] = w;
+		nf += item_fields(j, w, num[j->nwork], f + nf);
+		j->nwork++;
+	}
+	if (!d->todo)
+		d->tail = &d->todo;
+	n = open_slots(q, j, fds);
+	if (n >= 0) {
+		r = ipc_send(j->more, IPC_SMTP_MORE, f, nf, fds, (size_t)n);
+		for (int i = 0; i < n; i++)
+			io_close(fds[i]);
+	}
+	if (r < 0) {
+		log_warn("cannot hand more mail to a delivery agent: %s",
+		         strerror(errno));
+		fail_job(q, j, "cannot hand the mail to a delivery agent");
+		qmgr_retire(j);
+		return -1;
+	}
+	j->idle = 0;
+	return 0;
+}
+
+void
+qmgr_retire(struct qjob *j)
+{
+	if (j->more >= 0)
+		io_close(j->more); /* the agent sees EOF: QUIT, exit */
+	j->more = -1;
+	j->idle = 0;
+}
+
+void
+qmgr_retire_idle(struct qmgr *q)
+{
+	for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
+		if (q->jobs[i] && q->jobs[i]->idle)
+			qmgr_retire(q->jobs[i]);
 }
 
 void
@@ -238,6 +342,9 @@ dispatch_dest(struct qmgr *q, struct qdest *d, time_t now)
 	long long limit = process_limit(q);
 
 	qdest_revive(d, now);
+	for (size_t i = 0; i < QMGR_JOBS_MAX && d->ntodo > 0; i++)
+		if (q->jobs[i] && q->jobs[i]->dest == d && q->jobs[i]->idle)
+			(void)send_more(q, q->jobs[i], d);
 	while (d->ntodo > 0) {
 		long long busy = (long long)qmgr_jobs_busy(q);
 		unsigned avail = qdest_may_start(
@@ -246,8 +353,11 @@ dispatch_dest(struct qmgr *q, struct qdest *d, time_t now)
 		size_t slot = free_slot(q);
 		struct qjob *j;
 
-		if (avail == 0 || slot == QMGR_JOBS_MAX)
+		if (avail == 0 || slot == QMGR_JOBS_MAX) {
+			if (busy >= limit) /* idle agents of others give way */
+				qmgr_retire_idle(q);
 			return;
+		}
 		j = calloc(1, sizeof *j);
 		if (!j)
 			return;
@@ -282,6 +392,8 @@ qmgr_dispatch(struct qmgr *q)
 	long long limit = process_limit(q);
 	time_t now = time(NULL);
 
+	if (q->todo && (long long)qmgr_jobs_busy(q) >= limit)
+		qmgr_retire_idle(q); /* local mail waits for their slots */
 	while (q->todo && (long long)qmgr_jobs_busy(q) < limit) {
 		struct qjob *j;
 		size_t slot = free_slot(q);
@@ -369,6 +481,37 @@ qmgr_dests_waiting(const struct qmgr *q)
 	return 0;
 }
 
+/* The destination's feedback for an agent's site line (at the end of a
+ * batch or of the agent). */
+static void
+site_feedback(struct qmgr *q, struct qjob *j, int agent_ended)
+{
+	struct qdest_limits l;
+	struct qdest *d = j->dest;
+	int dead;
+
+	qmgr_limits(q, &l);
+	dead = agent_ended
+	           ? qdest_agent_done(d, &l, j->site, j->site_text, time(NULL))
+	           : qdest_batch_done(d, &l, j->site, j->site_text, time(NULL));
+	if (dead)
+		log_warn("destination %s is dead for %lld s: %s", d->name,
+		         l.dead_time, d->last_error);
+	j->site = -1;
+}
+
+/* "idle": every item of the batch has its line; the agent waits for
+ * more (send_more) with its connection open. */
+static void
+batch_over(struct qmgr *q, struct qjob *j)
+{
+	fail_job(q, j, "delivery agent gave no result");
+	site_feedback(q, j, 0);
+	j->nslot = 0;
+	if (j->more >= 0)
+		j->idle = 1;
+}
+
 /* One line "SLOT IDX STATUS DSN TEXT" from an agent. */
 static void
 job_line(struct qmgr *q, struct qjob *j, char *line)
@@ -377,6 +520,10 @@ job_line(struct qmgr *q, struct qjob *j, char *line)
 	unsigned slot, idx;
 	int n = 0, status;
 
+	if (j->dest && strcmp(line, "idle") == 0) {
+		batch_over(q, j);
+		return;
+	}
 	if (j->dest && strncmp(line, "site ", 5) == 0) {
 		const char *t = line + 5;
 
@@ -437,18 +584,10 @@ qmgr_job_input(struct qmgr *q, size_t slot)
 		log_warn("over-long line from a delivery agent");
 	}
 	io_close(j->pipe);
+	qmgr_retire(j);
 	q->jobs[slot] = NULL;
 	fail_job(q, j, "delivery agent ended without a result");
-	if (j->dest) {
-		struct qdest_limits l;
-		struct qdest *d = j->dest;
-
-		qmgr_limits(q, &l);
-		if (qdest_agent_done(d, &l, j->site, j->site_text,
-		                     time(NULL))) {
-			log_warn("destination %s is dead for %lld s: %s",
-			         d->name, l.dead_time, d->last_error);
-		}
-	}
+	if (j->dest)
+		site_feedback(q, j, 1);
 	free(j);
 }

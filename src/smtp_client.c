@@ -106,6 +106,9 @@ smtpc_deliver(struct smtpc *s)
 	str_copy(s->why_dsn, sizeof s->why_dsn, "4.4.1");
 	if (!any_pending(s))
 		return;
+	/* the connection kept from the last batch first */
+	if (smtpc_session_again(s) == 0 && !any_pending(s))
+		return;
 	if (try_hop(s, s->nexthop, 1))
 		return;
 	str_copy(list, sizeof list,

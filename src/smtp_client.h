@@ -1,6 +1,7 @@
 /*
- * smtp_client.h - state of the smtp delivery agent, `tinymta smtp NEXTHOP
- * ITEM…` (protocol in docs/processes.md, "The smtp agent"). The pieces:
+ * smtp_client.h - state of the smtp delivery agent, `tinymta smtp [-r FD]
+ * NEXTHOP ITEM…` (protocol in docs/processes.md, "The smtp agent"). The
+ * pieces:
  *   cmd_smtp.c             arguments, queue files, result lines, the log
  *   smtp_client.c          next hops in order (fallback relays), addresses,
  *                          what is left undelivered and why
@@ -18,6 +19,7 @@
 #ifndef TINYMTA_SMTP_CLIENT_H
 #define TINYMTA_SMTP_CLIENT_H
 
+#include "ipc.h"
 #include "qfile.h"
 #include "rewrite.h"
 #include "role.h"
@@ -29,8 +31,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* Items per agent: 5 arguments each; the user, "smtp", NEXTHOP and
- * 5 * SMTP_ITEMS fields of the IPC_DELIVER frame fit IPC_FIELDS_MAX. */
+/* Items per batch: 5 arguments each; the user, "smtp", "-r", FD, NEXTHOP
+ * and 5 * SMTP_ITEMS fields of the IPC_DELIVER frame fit IPC_FIELDS_MAX. */
 #define SMTP_ITEMS 12
 #define SMTP_SLOTS 13 /* queue files: descriptors 3..15 */
 /* Addresses tried per next hop (Postfix's smtp_mx_address_limit). */
@@ -91,6 +93,7 @@ struct smtpc {
 	struct smtpc_txn txns[SMTP_ITEMS];
 	size_t ntxn;
 	int open[SMTP_SLOTS]; /* 0 not yet, 1 open, -1 unusable */
+	int fd[SMTP_SLOTS];   /* the slot's queue file descriptor */
 	char id[SMTP_SLOTS][QFILE_ID_MAX];
 	struct qfile_reader q[SMTP_SLOTS];
 	struct qfile_rcpt rc;
@@ -99,7 +102,10 @@ struct smtpc {
 	struct smtpc_reply reply;
 	struct smtpc_ext ext;
 	const struct smtpc_dest *dest;
-	int greeted;   /* a server of this destination greeted 2xx */
+	int greeted; /* a server of this destination greeted 2xx */
+	int keep;    /* keep a good connection open for the next batch */
+	unsigned char frame[IPC_FRAME_MAX]; /* the batch's items point here */
+	int dirty;     /* the open connection needs RSET before MAIL */
 	int dns_final; /* the DNS said no for good (bounced) */
 	char why[SMTPC_TEXT_LINE]; /* why the last attempt failed */
 	char why_dsn[16];
@@ -132,6 +138,14 @@ int smtpc_txn_pending(const struct smtpc *s, size_t t);
  * transaction it can; sets s->greeted, s->why. 0 when the server was
  * reached and the session ran, -1 when it was not (try another). */
 int smtpc_session(struct smtpc *s, const struct smtpc_dest *dest);
+
+/* smtp_client_session.c: the pending transactions on the connection
+ * kept open from an earlier batch (s->keep), unless the server has
+ * closed it or said something unasked meanwhile (then it is closed).
+ * 0 when it ran, -1 when there was no usable connection. */
+int smtpc_session_again(struct smtpc *s);
+/* smtp_client_session.c: QUIT and close a connection kept open. */
+void smtpc_session_end(struct smtpc *s);
 
 /* smtp_client_tls.c: the level in effect (smtp_tls_security_level, or
  * smtp_use_tls when it is empty) and the CA file: 0, or -1 with s->why

@@ -269,6 +269,20 @@ smtpc_conn_pending(struct smtpc_conn *c)
 	return c->fd >= 0 && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
+int
+smtpc_conn_idle_broken(struct smtpc_conn *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	int r;
+
+	if (c->fd < 0 || c->rpos < c->rlen)
+		return 1;
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	return r != 0; /* readable, hung up, or poll failed */
+}
+
 void
 smtpc_conn_close(struct smtpc_conn *c)
 {

@@ -74,6 +74,10 @@ int smtpc_conn_reply(struct smtpc_conn *c, struct smtpc_reply *r);
 /* 1 when the server sent bytes not read yet (buffered or waiting in the
  * socket): after the 220 to STARTTLS that is an injection attempt. */
 int smtpc_conn_pending(struct smtpc_conn *c);
+/* 1 when a connection that waited between transactions cannot take the
+ * next one: the server closed it, or sent something nobody asked for (a
+ * 421 before closing, for one). */
+int smtpc_conn_idle_broken(struct smtpc_conn *c);
 void smtpc_conn_close(struct smtpc_conn *c);
 
 #endif

@@ -572,11 +572,49 @@ transaction(struct smtpc *s, size_t t)
 	return data(s, t);
 }
 
+/* QUIT without awaiting its reply (Postfix's smtp_skip_quit_response: a
+ * server slow to say goodbye delays no result), then close. */
+static void
+quit(struct smtpc *s, int broken)
+{
+	if (!broken && s->conn.fd >= 0 &&
+	    command(s, SMTPC_QUIT_TIMEOUT, "QUIT") == 0)
+		(void)smtpc_conn_flush(&s->conn);
+	smtpc_conn_close(&s->conn);
+	smtpc_tls_end(s);
+}
+
+/* Every pending transaction on the open connection; then QUIT, or, with
+ * s->keep, the connection stays open for the next batch. */
+static void
+run(struct smtpc *s)
+{
+	int broken = 0;
+
+	for (size_t t = 0; t < s->ntxn && !broken; t++) {
+		int r;
+
+		if (!smtpc_txn_pending(s, t))
+			continue;
+		if (s->dirty && (command(s, SMTPC_RSET_TIMEOUT, "RSET") < 0 ||
+		                 reply(s, SMTPC_RSET_TIMEOUT) < 0 ||
+		                 s->reply.code / 100 != 2)) {
+			conn_failed(s, "sending RSET");
+			broken = 1;
+			break;
+		}
+		r = transaction(s, t);
+		s->dirty = r != 0;
+		broken = r < 0;
+	}
+	if (broken || !s->keep)
+		quit(s, broken);
+}
+
 int
 smtpc_session(struct smtpc *s, const struct smtpc_dest *dest)
 {
 	char name[SMTPC_HOST_MAX + 64];
-	int dirty = 0, broken = 0;
 
 	s->dest = dest;
 	server_name(s, name, sizeof name);
@@ -591,34 +629,34 @@ smtpc_session(struct smtpc *s, const struct smtpc_dest *dest)
 		return -1;
 	}
 	if (hello(s) < 0) {
-		if (s->conn.fd >= 0 &&
-		    command(s, SMTPC_QUIT_TIMEOUT, "QUIT") == 0)
-			(void)smtpc_conn_flush(&s->conn);
+		quit(s, s->conn.fd < 0);
+		return -1;
+	}
+	s->dirty = 0;
+	run(s);
+	return 0;
+}
+
+int
+smtpc_session_again(struct smtpc *s)
+{
+	if (s->conn.fd < 0)
+		return -1;
+	if (smtpc_conn_idle_broken(&s->conn)) {
+		log_debug("connection to %s[%s] closed while idle: a new one",
+		          s->dest->host, s->dest->addr);
 		smtpc_conn_close(&s->conn);
 		smtpc_tls_end(s);
 		return -1;
 	}
-	for (size_t t = 0; t < s->ntxn && !broken; t++) {
-		int r;
-
-		if (!smtpc_txn_pending(s, t))
-			continue;
-		if (dirty && (command(s, SMTPC_RSET_TIMEOUT, "RSET") < 0 ||
-		              reply(s, SMTPC_RSET_TIMEOUT) < 0 ||
-		              s->reply.code / 100 != 2)) {
-			conn_failed(s, "sending RSET");
-			broken = 1;
-			break;
-		}
-		r = transaction(s, t);
-		dirty = r != 0;
-		broken = r < 0;
-	}
-	/* Postfix's smtp_skip_quit_response: the reply to QUIT is not
-	 * awaited; a server slow to say goodbye delays no result */
-	if (!broken && command(s, SMTPC_QUIT_TIMEOUT, "QUIT") == 0)
-		(void)smtpc_conn_flush(&s->conn);
-	smtpc_conn_close(&s->conn);
-	smtpc_tls_end(s);
+	s->greeted = 1;
+	run(s);
 	return 0;
+}
+
+void
+smtpc_session_end(struct smtpc *s)
+{
+	if (s->conn.fd >= 0)
+		quit(s, 0);
 }

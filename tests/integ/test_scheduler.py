@@ -19,9 +19,14 @@ class Capture:
     """An SMTP server that records connections (start, end, concurrency),
     transactions and RCPT attempts, and answers as its rules say.
     greeting: the banner line; rcpt(addr) -> reply line for RCPT TO;
-    hold: seconds to wait before the reply to the end of DATA."""
+    hold: seconds to wait before the reply to the end of DATA;
+    close_after: close the connection this long after each accepted
+    message (a server that drops idle clients), None: never."""
 
-    def __init__(self, port=0, greeting="220 capture ESMTP", rcpt=None, hold=0.0):
+    def __init__(self, port=0, greeting="220 capture ESMTP", rcpt=None, hold=0.0,
+                 close_after=None):
+        self.close_after = close_after
+        self.quits = 0       # QUIT commands seen
         self.greeting = greeting
         self.rcpt = rcpt or (lambda a: "250 2.1.5 ok")
         self.hold = hold
@@ -123,10 +128,16 @@ class Capture:
                     self.messages.append({"from": sender, "rcpts": list(rcpts),
                                           "data": b"".join(data), "t": time.time()})
                 say("250 2.0.0 queued")
+                if self.close_after is not None:
+                    time.sleep(self.close_after)
+                    c.shutdown(socket.SHUT_RDWR)
+                    return
             elif up == "RSET":
                 sender, rcpts = None, []
                 say("250 ok")
             elif up == "QUIT":
+                with self.lock:
+                    self.quits += 1
                 self._leave(rec)
                 say("221 bye")
                 return
@@ -236,6 +247,104 @@ def test_slow_start():
     d.stop()
     d.env.cleanup()
     cap.close()
+
+
+def sent_to(cap, n, timeout=20):
+    return wait_for(lambda: len(cap.delivered()) >= n, timeout)
+
+
+def cache_daemon(cap, limit, extra=""):
+    """A started daemon relaying to cap with the connection cache time
+    limit given, logging to d.log."""
+    d = sched_daemon(f"relayhost = [127.0.0.1]:{cap.port}\n"
+                     f"smtp_connection_cache_time_limit = {limit}\n" + extra)
+    d.log = os.path.join(d.env.dir, "maillog")
+    with open(os.path.join(d.env.conf, "main.cf"), "a") as f:
+        f.write(f"maillog_file = {d.log}\n")
+    d.start()
+    return d
+
+
+def cache_done(d, cap):
+    d.stop()
+    d.env.cleanup()
+    cap.close()
+
+
+def test_connection_cache():
+    """smtp_connection_cache_time_limit: the agent keeps a good connection
+    for more mail to the same next hop, QUITs when the time is up, and
+    qmgr's stop ends it at once."""
+    cap = Capture()
+    d = cache_daemon(cap, "2s")
+    send(d, "a1@remote.example", subject="cache-1")
+    check(sent_to(cap, 1), "first message relayed")
+    time.sleep(0.5)
+    send(d, "a2@remote.example", subject="cache-2")
+    check(sent_to(cap, 2), "second message relayed")
+    check(len(cap.conns) == 1 and cap.conns[0][1] is None,
+          "the second went over the first connection, still open",
+          str(cap.conns))
+    check(wait_for(lambda: cap.quits == 1, 6), "QUIT once the time is up",
+          f"{cap.quits} QUIT, {cap.conns}")
+    send(d, "a3@remote.example", subject="cache-3")
+    check(sent_to(cap, 3), "third message relayed")
+    check(len(cap.conns) == 2, "a new connection after the QUIT", str(cap.conns))
+    t0 = time.time()
+    d.stop()
+    took = time.time() - t0
+    check(took < 1.8, "stop does not wait for the idle connection",
+          f"{took:.1f} s")
+    check(wait_for(lambda: cap.quits == 2, 3), "the idle connection got its QUIT")
+    cache_done(d, cap)
+
+
+def test_cache_server_drops():
+    """A server that drops the idle connection: the next batch goes over a
+    new one at once, nothing is deferred."""
+    cap = Capture(close_after=0.1)
+    d = cache_daemon(cap, "5s")
+    send(d, "b1@remote.example", subject="drop-1")
+    check(sent_to(cap, 1), "first message relayed")
+    time.sleep(0.6)
+    t0 = time.time()
+    send(d, "b2@remote.example", subject="drop-2")
+    check(sent_to(cap, 2, 3), "the next goes at once over a new connection",
+          f"{len(cap.delivered())} after {time.time() - t0:.1f} s")
+    check(len(cap.conns) == 2, "two connections", str(cap.conns))
+    text = open(d.log, encoding="latin-1").read()
+    check("status=deferred" not in text and text.count("status=sent") == 2,
+          "both sent, nothing deferred", text[-1500:])
+    cache_done(d, cap)
+
+
+def test_cache_off():
+    """0: every batch its own connection, QUIT right after it."""
+    cap = Capture()
+    d = cache_daemon(cap, "0")
+    send(d, "c1@remote.example", subject="nocache-1")
+    check(sent_to(cap, 1), "first message relayed")
+    check(wait_for(lambda: cap.quits == 1, 3), "QUIT right after the batch")
+    send(d, "c2@remote.example", subject="nocache-2")
+    check(sent_to(cap, 2), "second message relayed")
+    check(len(cap.conns) == 2, "a connection per batch", str(cap.conns))
+    cache_done(d, cap)
+
+
+def test_cache_gives_way():
+    """An idle agent holding the only process slot gives it to local mail."""
+    cap = Capture()
+    d = cache_daemon(cap, "20s", "default_process_limit = 1\n")
+    send(d, "e1@remote.example", subject="slot-1")
+    check(sent_to(cap, 1), "remote message relayed")
+    time.sleep(0.3)
+    t0 = time.time()
+    send(d, USER, subject="slot-local")
+    ok = wait_for(lambda: "Subject: slot-local" in d.mbox(), 10)
+    check(ok and time.time() - t0 < 5, "local mail does not wait for the "
+          "idle connection", f"{time.time() - t0:.1f} s")
+    check(cap.quits == 1, "the idle connection was closed with QUIT")
+    cache_done(d, cap)
 
 
 def test_backoff_doubles():
@@ -614,7 +723,9 @@ def test_drain_after_outage():
 
 def main():
     ensure_user()
-    tests = [test_bare_and_localhost_stay_local, test_routing, test_slow_start, test_backoff_doubles,
+    tests = [test_bare_and_localhost_stay_local, test_routing, test_slow_start,
+             test_connection_cache, test_cache_server_drops, test_cache_off,
+             test_cache_gives_way, test_backoff_doubles,
              test_dead_destination, test_lifetime_bounce, test_5xx_and_partial,
              test_wan_down_then_back, test_new_mail_not_starved, test_qmgr_memory,
              test_drain_after_outage]
