@@ -62,6 +62,7 @@ tinymta_smtpd_main(int argc, char **argv)
 {
 	struct role role;
 	struct smtpd_next next;
+	struct smtpd *s;
 	struct smtpd_opts o = {
 	    .in_fd = 0,
 	    .out_fd = 1,
@@ -79,8 +80,13 @@ tinymta_smtpd_main(int argc, char **argv)
 		conf_free(role.conf);
 		return rc;
 	}
+	s = malloc(sizeof *s); /* one for all the sessions of this process */
+	if (!s) {
+		conf_free(role.conf);
+		return 75;
+	}
 	o.creds = smtpd_tls_creds(role.conf);
-	rc = smtpd_session(role.conf, &o);
+	rc = smtpd_session(s, role.conf, &o);
 	/* more connections from the master (smtpd_next.c): max_use in all;
 	 * the master ends an idle process after max_idle, we a minute later
 	 * should it not */
@@ -91,10 +97,11 @@ tinymta_smtpd_main(int argc, char **argv)
 	       smtpd_next(link, &next, wait_ms) == 1) {
 		o.client_addr = next.client_addr;
 		o.client_port = next.client_port;
-		rc = smtpd_session(role.conf, &o);
+		rc = smtpd_session(s, role.conf, &o);
 		uses++;
 	}
 	tls_service_free_creds(o.creds);
+	free(s);
 	conf_free(role.conf);
 	return rc;
 }

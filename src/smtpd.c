@@ -539,17 +539,16 @@ smtpd_bdat(struct smtpd *s, uint64_t size, int last, const char *refuse)
 }
 
 int
-smtpd_session(const struct conf *c, const struct smtpd_opts *o)
+smtpd_session(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 {
-	struct smtpd *s = calloc(1, sizeof *s);
-	int rc;
+	struct smtpd *own = s ? NULL : malloc(sizeof *s);
+	int rc = 75;
 
-	if (!s || smtpd_init(s, c, o) < 0) {
-		free(s);
-		return 75;
-	}
-	rc = smtpd_run(s);
-	free(s);
+	if (!s)
+		s = own;
+	if (s && smtpd_init(s, c, o) == 0)
+		rc = smtpd_run(s);
+	free(own);
 	return rc;
 }
 
@@ -567,7 +566,7 @@ smtpd_session_main(int in_fd, int out_fd, const struct conf *c, int local,
 	    .service = local ? NULL : getenv("TINYMTA_SERVICE"),
 	};
 
-	return smtpd_session(c, &o);
+	return smtpd_session(NULL, c, &o);
 }
 
 /* ---- the loop ---- */

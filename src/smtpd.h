@@ -127,9 +127,13 @@ int smtpd_run(struct smtpd *s);
  * "localhost", uid recorded, files into maildrop/). The exit status. */
 int smtpd_session_main(int in_fd, int out_fd, const struct conf *c, int local,
                        uid_t uid);
-/* One session as o says (a network client: cmd_smtpd.c). The exit
+/* One session as o says (a network client: cmd_smtpd.c), in s (NULL:
+ * allocated for it). A process that serves one connection after another
+ * passes the same s each time: smtpd_init clears it, and the 28 KiB are
+ * not mapped, faulted in and unmapped again per connection. The exit
  * status. */
-int smtpd_session(const struct conf *c, const struct smtpd_opts *o);
+int smtpd_session(struct smtpd *s, const struct conf *c,
+                  const struct smtpd_opts *o);
 /* sendmail -bs: load the configuration, then smtpd_session_main on
  * descriptors 0 and 1 for getuid(). The exit status. */
 int smtpd_local_main(void);
