@@ -22,7 +22,8 @@ tinymta's figure, Postfix's and their ratio. Rows so far:
   relay        smtp-source -s 20 -m 2000 -l 5120 for a remote domain into
                each server, relayhost = an smtp-sink on loopback: time until
                the sink holds all 2000.
-BENCH_ROWS=a,b picks rows. BENCH_TMPDIR=DIR puts both spools in DIR
+BENCH_ROWS=a,b picks rows; BENCH_SMTP_RUNS=N runs the smtp and relay
+rows N times. BENCH_TMPDIR=DIR puts both spools in DIR
 (default /var/tmp); BENCH_SPOOL_FS=ext4 puts them on a fresh journaled
 ext4 made as the image's spool partition is (tools/image.sh), on a loop
 device over a file in /var/tmp: the file system the device runs on, with
@@ -708,7 +709,8 @@ def main():
         if "tls" in rows:
             bench_tls(tm, pf, cert)
         if "relay" in rows:
-            bench_relay(top, tm, pf)
+            for _ in range(int(os.environ.get("BENCH_SMTP_RUNS", "1"))):
+                bench_relay(top, tm, pf)
         if "scheduler" in rows:
             bench_scheduler()
     finally:
