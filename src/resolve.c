@@ -417,20 +417,21 @@ expand_targets(struct rs *s, const char *addr, const struct xctx *x,
 
 /* The mailbox of a known user, or home_mailbox under the home dir. */
 static void
-deliver_mailbox(struct rs *s, const char *addr, const struct passwd *pw)
+deliver_mailbox(struct rs *s, const char *addr, const char *name,
+                const char *dir)
 {
 	const char *home_mailbox = conf_get(s->c, "home_mailbox");
 	struct resolved *r = add(s, RES_MAILBOX, addr);
 
 	if (!r)
 		return;
-	str_copy(r->user, sizeof r->user, pw->pw_name);
+	str_copy(r->user, sizeof r->user, name);
 	if (home_mailbox[0])
-		snprintf(r->target, sizeof r->target, "%s/%s", pw->pw_dir,
+		snprintf(r->target, sizeof r->target, "%s/%s", dir ? dir : "",
 		         home_mailbox);
 	else
 		snprintf(r->target, sizeof r->target, "%s/%s",
-		         conf_get(s->c, "mail_spool_directory"), pw->pw_name);
+		         conf_get(s->c, "mail_spool_directory"), name);
 }
 
 /* 1 when the user's .forward is being expanded right now. */
@@ -504,20 +505,17 @@ try_forward(struct rs *s, const char *addr, const struct who *w,
 	return 0;
 }
 
-/* A known local user: ~/.forward, else the mailbox. Never root. */
+/* A known local user (pw, from the caller's lookup, copied before any
+ * other): ~/.forward, else the mailbox. Never root. One passwd lookup per
+ * user, where there were three (each reads /etc/passwd). */
 /* noinline: keep this frame off the recursive expansion stack */
 __attribute__((noinline)) static void
-deliver_user(struct rs *s, const char *addr, const char *user, const char *ext,
-             int depth)
+deliver_known(struct rs *s, const char *addr, const struct passwd *pw,
+              const char *ext, int depth)
 {
-	struct passwd *pw = getpwnam(user);
 	struct who w;
+	int copied;
 
-	if (!pw) {
-		fail(s, RES_BOUNCE, addr, "5.1.1",
-		     "User unknown in local recipient table");
-		return;
-	}
 	if (pw->pw_uid == 0) {
 		fail(s, RES_DEFER, addr, "4.3.0",
 		     "%s: mail for root needs an alias (aliases: root: admin) "
@@ -526,16 +524,36 @@ deliver_user(struct rs *s, const char *addr, const char *user, const char *ext,
 		return;
 	}
 	w.uid = pw->pw_uid;
-	if (str_copy(w.name, sizeof w.name, pw->pw_name) < 0 ||
-	    str_copy(w.dir, sizeof w.dir, pw->pw_dir ? pw->pw_dir : "") < 0)
+	copied =
+	    str_copy(w.name, sizeof w.name, pw->pw_name) >= 0 &&
+	    str_copy(w.dir, sizeof w.dir, pw->pw_dir ? pw->pw_dir : "") >= 0;
+	if (!copied)
 		w.dir[0] = '\0'; /* unusable: no .forward */
 	if (try_forward(s, addr, &w, ext, depth))
 		return;
-	pw = getpwnam(w.name); /* nested lookups reused the buffer */
+	if (copied) {
+		deliver_mailbox(s, addr, w.name, w.dir);
+		return;
+	}
+	pw = getpwnam(w.name); /* the fields did not fit: look again */
 	if (pw)
-		deliver_mailbox(s, addr, pw);
+		deliver_mailbox(s, addr, pw->pw_name, pw->pw_dir);
 	else
 		fail(s, RES_DEFER, addr, "4.3.0", "user %s vanished", w.name);
+}
+
+static void
+deliver_user(struct rs *s, const char *addr, const char *user, const char *ext,
+             int depth)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		fail(s, RES_BOUNCE, addr, "5.1.1",
+		     "User unknown in local recipient table");
+		return;
+	}
+	deliver_known(s, addr, pw, ext, depth);
 }
 
 static int
@@ -618,6 +636,7 @@ resolve_local(struct rs *s, const char *addr, const char *local0, int depth)
 	const char *delim = conf_get(s->c, "recipient_delimiter");
 	char local[QFILE_ADDR_MAX + 1], base[QFILE_ADDR_MAX + 1];
 	const char *ext = "";
+	const struct passwd *pw;
 	int r, r2 = 0;
 
 	str_copy(local, sizeof local, local0);
@@ -642,8 +661,9 @@ resolve_local(struct rs *s, const char *addr, const char *local0, int depth)
 		return;
 	}
 	errno = 0;
-	if (getpwnam(base))
-		deliver_user(s, addr, base, ext, depth);
+	pw = getpwnam(base);
+	if (pw)
+		deliver_known(s, addr, pw, ext, depth);
 	else
 		no_such_user(s, addr, base, depth);
 }
