@@ -30,6 +30,25 @@
 
 static const char *const kinds[] = {"mailbox", "pipe", "file"};
 
+/* The frame room for a batch's items: IPC_FRAME_MAX less the rest of an
+ * IPC_DELIVER frame (header, user, role, -r FD, NEXTHOP). Items of long
+ * (valid) addresses fill it before the item count does: a batch that did
+ * not fit its frame could never start, and was retried forever. */
+#define QMGR_FRAME_ROOM (IPC_FRAME_MAX - 1024 - QDEST_NAME_MAX)
+
+/* The bytes of w's fields in a frame (item_fields; numbers at most 10
+ * digits). */
+static size_t
+item_bytes(const struct qwork *w, int local)
+{
+	size_t n = strlen(w->m->id) + 1 + 2 * 11 + strlen(w->addr) + 1 +
+	           strlen(w->sender) + 1;
+
+	if (local)
+		n += strlen(kinds[w->kind]) + 1 + strlen(w->target) + 1;
+	return n;
+}
+
 size_t
 qmgr_jobs_busy(const struct qmgr *q)
 {
@@ -65,6 +84,7 @@ static int
 take_batch(struct qmgr *q, struct qjob *j)
 {
 	struct qwork **pp = &q->todo, *first = NULL;
+	size_t used = 0;
 
 	j->nwork = 0;
 	while (*pp && j->nwork < QMGR_BATCH) {
@@ -74,6 +94,9 @@ take_batch(struct qmgr *q, struct qjob *j)
 		           strcmp(w->user, first->user) == 0;
 
 		if ((!first && !target_busy(q, w->target)) || same) {
+			used += item_bytes(w, 1);
+			if (first && used > QMGR_FRAME_ROOM)
+				break; /* the frame is full */
 			if (!first)
 				first = w;
 			j->work[j->nwork++] = w;
@@ -230,9 +253,12 @@ send_more(struct qmgr *q, struct qjob *j, struct qdest *d)
 
 	j->nwork = 0;
 	j->nslot = 0;
-	while (j->nwork < QMGR_SMTP_BATCH && d->todo) {
+	for (size_t used = 0; j->nwork < QMGR_SMTP_BATCH && d->todo;) {
 		struct qwork *w = d->todo;
 
+		used += item_bytes(w, 0);
+		if (j->nwork > 0 && used > QMGR_FRAME_ROOM)
+			break; /* the frame is full */
 		d->todo = w->next;
 		w->next = NULL;
 		d->ntodo--;
@@ -364,9 +390,12 @@ dispatch_dest(struct qmgr *q, struct qdest *d, time_t now)
 		j->dest = d;
 		j->site = -1;
 		str_copy(j->target, sizeof j->target, d->name);
-		while (j->nwork < n && d->todo) {
+		for (size_t used = 0; j->nwork < n && d->todo;) {
 			struct qwork *w = d->todo;
 
+			used += item_bytes(w, 0);
+			if (j->nwork > 0 && used > QMGR_FRAME_ROOM)
+				break; /* the frame is full */
 			d->todo = w->next;
 			w->next = NULL;
 			d->ntodo--;

@@ -324,10 +324,12 @@ def test_maildir():
     with open(os.path.join(d.env.conf, "main.cf"), "a") as f:
         f.write("home_mailbox = Maildir/\n")
     d.start()
-    for i in range(3):
-        d.send(USER, subject=f"md-{i}", body=f"From maildir {i}\n", sender=SENDER)
     new = os.path.join(md, "new")
-    check(wait_for(lambda: os.path.isdir(new) and len(os.listdir(new)) == 3, 30),
+    for i in range(3):
+        # one at a time: pickup may take queued ones in any order
+        d.send(USER, subject=f"md-{i}", body=f"From maildir {i}\n", sender=SENDER)
+        wait_for(lambda: os.path.isdir(new) and len(os.listdir(new)) == i + 1, 30)
+    check(os.path.isdir(new) and len(os.listdir(new)) == 3,
           "three messages in Maildir/new")
     r = mail(d, "-H")
     lines = r.stdout.decode().splitlines()

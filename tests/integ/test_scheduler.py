@@ -253,15 +253,16 @@ def sent_to(cap, n, timeout=20):
     return wait_for(lambda: len(cap.delivered()) >= n, timeout)
 
 
-def cache_daemon(cap, limit, extra=""):
-    """A started daemon relaying to cap with the connection cache time
-    limit given, logging to d.log."""
+def cache_daemon(cap, limit, extra="", start=True):
+    """A daemon relaying to cap with the connection cache time limit
+    given, logging to d.log; started unless start is False."""
     d = sched_daemon(f"relayhost = [127.0.0.1]:{cap.port}\n"
                      f"smtp_connection_cache_time_limit = {limit}\n" + extra)
     d.log = os.path.join(d.env.dir, "maillog")
     with open(os.path.join(d.env.conf, "main.cf"), "a") as f:
         f.write(f"maillog_file = {d.log}\n")
-    d.start()
+    if start:
+        d.start()
     return d
 
 
@@ -344,6 +345,31 @@ def test_cache_gives_way():
     check(ok and time.time() - t0 < 5, "local mail does not wait for the "
           "idle connection", f"{time.time() - t0:.1f} s")
     check(cap.quits == 1, "the idle connection was closed with QUIT")
+    cache_done(d, cap)
+
+
+def test_long_addresses_batch():
+    """Twelve items with addresses near the limits (a quoted local part of
+    250 escaped octets, a 244-octet domain: about 750 bytes of text each)
+    do not fit one agent's frame (8 KiB): the batch is cut by size, so each
+    goes to the server and none is stuck "cannot start a delivery
+    agent"."""
+    cap = Capture()
+    d = cache_daemon(cap, "2s", "initial_destination_concurrency = 1\n"
+                     "default_destination_concurrency_limit = 1\n", start=False)
+    dom = ".".join(["d" * 59] * 4) + ".example"
+    sender = "s" * 250 + "@" + dom
+    # a quoted local part of escaped quotes: 250 octets, 500 in the text
+    long = ['"%02d' % i + '\\"' * 248 + '"@' + dom for i in range(12)]
+    for a in long:  # one message each, queued before the start
+        send(d, a, subject="long", sender=sender)
+    d.start()
+    ok = wait_for(lambda: len(cap.delivered()) >= 12, 20)
+    text = open(d.log, encoding="latin-1").read()
+    check(ok, "every long address relayed",
+          f"{len(cap.delivered())} relayed; " + text[-800:])
+    check("cannot start a delivery agent" not in text,
+          "no batch too large for its agent", text[-800:])
     cache_done(d, cap)
 
 
@@ -725,7 +751,7 @@ def main():
     ensure_user()
     tests = [test_bare_and_localhost_stay_local, test_routing, test_slow_start,
              test_connection_cache, test_cache_server_drops, test_cache_off,
-             test_cache_gives_way, test_backoff_doubles,
+             test_cache_gives_way, test_long_addresses_batch, test_backoff_doubles,
              test_dead_destination, test_lifetime_bounce, test_5xx_and_partial,
              test_wan_down_then_back, test_new_mail_not_starved, test_qmgr_memory,
              test_drain_after_outage]
