@@ -135,12 +135,6 @@ int qfile_put_content(struct qfile_writer *w, const void *data, size_t len);
  * temporary file, or the renamed file when the directory fsync failed, is
  * removed: nothing half-committed stays behind). Needs one recipient. */
 int qfile_commit(struct qfile_writer *w, char id[QFILE_ID_MAX]);
-/* fsync the directory dir after a rename or link into it: 0 when the
- * name is durable, -1 with errno (open of dir fails: its errno).
- * Concurrent callers share the work in the kernel (ext4's journal commit,
- * the block layer's merged cache flushes); a lock of our own around it
- * made more flushes, not fewer (docs/smtpd.md, "Throughput"). */
-int qfile_sync_dir(const char *dir);
 /* Give up: close and unlink the temporary file. Safe after any failure,
  * after a failed qfile_create and after qfile_commit (then a no-op). */
 void qfile_abort(struct qfile_writer *w);

@@ -240,6 +240,26 @@ out:
 	return 0;
 }
 
+/* Move up to max of d's waiting items into j, no more than fit a frame. */
+static void
+take_dest_work(struct qjob *j, struct qdest *d, size_t max)
+{
+	j->nwork = 0;
+	for (size_t used = 0; j->nwork < max && d->todo;) {
+		struct qwork *w = d->todo;
+
+		used += item_bytes(w, 0);
+		if (j->nwork > 0 && used > QMGR_FRAME_ROOM)
+			break; /* the frame is full */
+		d->todo = w->next;
+		w->next = NULL;
+		d->ntodo--;
+		j->work[j->nwork++] = w;
+	}
+	if (!d->todo)
+		d->tail = &d->todo;
+}
+
 /* The next batch of d's waiting items to the idle agent j (IPC_SMTP_MORE
  * with the queue files). 0, or -1: the agent is retired and the items
  * are deferred. */
@@ -251,23 +271,10 @@ send_more(struct qmgr *q, struct qjob *j, struct qdest *d)
 	int fds[IPC_FDS_MAX], n, r = -1;
 	size_t nf = 0;
 
-	j->nwork = 0;
+	take_dest_work(j, d, QMGR_SMTP_BATCH);
 	j->nslot = 0;
-	for (size_t used = 0; j->nwork < QMGR_SMTP_BATCH && d->todo;) {
-		struct qwork *w = d->todo;
-
-		used += item_bytes(w, 0);
-		if (j->nwork > 0 && used > QMGR_FRAME_ROOM)
-			break; /* the frame is full */
-		d->todo = w->next;
-		w->next = NULL;
-		d->ntodo--;
-		j->work[j->nwork] = w;
-		nf += item_fields(j, w, num[j->nwork], f + nf);
-		j->nwork++;
-	}
-	if (!d->todo)
-		d->tail = &d->todo;
+	for (size_t i = 0; i < j->nwork; i++)
+		nf += item_fields(j, j->work[i], num[i], f + nf);
 	n = open_slots(q, j, fds);
 	if (n >= 0) {
 		r = ipc_send(j->more, IPC_SMTP_MORE, f, nf, fds, (size_t)n);
@@ -390,19 +397,7 @@ dispatch_dest(struct qmgr *q, struct qdest *d, time_t now)
 		j->dest = d;
 		j->site = -1;
 		str_copy(j->target, sizeof j->target, d->name);
-		for (size_t used = 0; j->nwork < n && d->todo;) {
-			struct qwork *w = d->todo;
-
-			used += item_bytes(w, 0);
-			if (j->nwork > 0 && used > QMGR_FRAME_ROOM)
-				break; /* the frame is full */
-			d->todo = w->next;
-			w->next = NULL;
-			d->ntodo--;
-			j->work[j->nwork++] = w;
-		}
-		if (!d->todo)
-			d->tail = &d->todo;
+		take_dest_work(j, d, n);
 		if (launch(q, j) < 0) {
 			log_warn("cannot start a delivery agent: %s",
 			         strerror(errno));
