@@ -156,17 +156,30 @@ scan_sub(struct mail_box *b, const char *sub)
 	return rc;
 }
 
-/* Delivery order: the seconds that start the name, then the name. */
+/* The microseconds of a name "SECONDS.MUSEC…" (after the seconds at
+ * *p), or 0 when it has none. */
+static unsigned long long
+name_usec(const char *p)
+{
+	return p[0] == '.' && p[1] == 'M' ? strtoull(p + 2, NULL, 10) : 0;
+}
+
+/* Delivery order: the seconds that start the name, its microseconds
+ * (".M", not zero-padded: 84547 comes before 189030), then the name. */
 static int
 cmp_msg(const void *x, const void *y)
 {
 	const char *a = sort_names + ((const struct mail_msg *)x)->name + 4;
 	const char *b = sort_names + ((const struct mail_msg *)y)->name + 4;
-	unsigned long long sa = strtoull(a, NULL, 10);
-	unsigned long long sb = strtoull(b, NULL, 10);
+	char *ea, *eb;
+	unsigned long long sa = strtoull(a, &ea, 10);
+	unsigned long long sb = strtoull(b, &eb, 10);
+	unsigned long long ua = name_usec(ea), ub = name_usec(eb);
 
 	if (sa != sb)
 		return sa < sb ? -1 : 1;
+	if (ua != ub)
+		return ua < ub ? -1 : 1;
 	return strcmp(a, b);
 }
 

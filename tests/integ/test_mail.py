@@ -316,6 +316,33 @@ def test_index_cap():
     d.env.cleanup()
 
 
+def test_maildir_usec_order():
+    """Names in one second order by their microseconds as numbers (".M"
+    is not zero-padded: M84547 comes before M189030, which sorts first as
+    text)."""
+    d, out = mail_daemon()
+    pw = pwd.getpwnam(USER)
+    md = os.path.join(pw.pw_dir, "Maildir")
+    subprocess.run(["rm", "-rf", md])
+    with open(os.path.join(d.env.conf, "main.cf"), "a") as f:
+        f.write("home_mailbox = Maildir/\n")
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(md, sub))
+    for name, subj in (("1700000000.M189030P1Q0.h", "second"),
+                       ("1700000000.M84547P1Q0.h", "first"),
+                       ("1699999999.M999999P1Q0.h", "zeroth")):
+        with open(os.path.join(md, "new", name), "w") as f:
+            f.write(f"From: {SENDER}\nSubject: {subj}\n\nx\n")
+    subprocess.run(["chown", "-R", f"{pw.pw_uid}:{pw.pw_gid}", md], check=True)
+    r = mail(d, "-H")
+    subjects = [x.split()[-1] for x in r.stdout.decode().splitlines()]
+    check(r.returncode == 0 and subjects == ["zeroth", "first", "second"],
+          "Maildir -H orders one second's names by microseconds",
+          r.stdout + r.stderr)
+    subprocess.run(["rm", "-rf", md])
+    d.env.cleanup()
+
+
 def test_maildir():
     d, out = mail_daemon()
     home = pwd.getpwnam(USER).pw_dir
@@ -442,7 +469,8 @@ def main():
     ensure_user()
     for t in (test_send, test_headers_and_print, test_delete_quit_exit,
               test_save_and_file, test_reply, test_concurrent_delivery,
-              test_index_cap, test_terminal, test_maildir):
+              test_index_cap, test_terminal, test_maildir_usec_order,
+              test_maildir):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a stop
