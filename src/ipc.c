@@ -73,9 +73,9 @@ ipc_parse(const unsigned char *buf, size_t len, struct ipc_msg *m)
 	return off == len ? 0 : -1;
 }
 
-int
-ipc_send(int sock, uint32_t type, const char *const *fields, size_t nfields,
-         const int *fds, size_t nfds)
+static int
+send_frame(int sock, int flags, uint32_t type, const char *const *fields,
+           size_t nfields, const int *fds, size_t nfds)
 {
 	unsigned char buf[IPC_FRAME_MAX];
 	union {
@@ -107,9 +107,23 @@ ipc_send(int sock, uint32_t type, const char *const *fields, size_t nfields,
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	do
-		w = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		w = sendmsg(sock, &mh, MSG_NOSIGNAL | flags);
 	while (w < 0 && errno == EINTR);
 	return w < 0 ? -1 : 0;
+}
+
+int
+ipc_send(int sock, uint32_t type, const char *const *fields, size_t nfields,
+         const int *fds, size_t nfds)
+{
+	return send_frame(sock, 0, type, fields, nfields, fds, nfds);
+}
+
+int
+ipc_send_nowait(int sock, uint32_t type, const char *const *fields,
+                size_t nfields)
+{
+	return send_frame(sock, MSG_DONTWAIT, type, fields, nfields, NULL, 0);
 }
 
 static void

@@ -53,6 +53,10 @@ int ipc_parse(const unsigned char *buf, size_t len, struct ipc_msg *m);
 /* Send one frame with optional descriptors. 0, or -1 with errno. */
 int ipc_send(int sock, uint32_t type, const char *const *fields, size_t nfields,
              const int *fds, size_t nfds);
+/* The same without descriptors and without waiting for room: -1 with
+ * EAGAIN when the peer has not read what it was sent before. */
+int ipc_send_nowait(int sock, uint32_t type, const char *const *fields,
+                    size_t nfields);
 /* Receive one frame into buf[IPC_FRAME_MAX] and parse it. Returns 1 on a
  * frame, 0 at EOF, -1 on error (errno; EBADMSG for a malformed frame —
  * any descriptors that came with it are closed). */

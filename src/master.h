@@ -67,6 +67,8 @@ void master_kids_start(struct master *m);
 void master_kids_reap(struct master *m);
 void master_kids_stop(struct master *m);
 void master_kid_input(struct master *m, enum master_kid_role k);
+/* Send kid k a frame without waiting: -1 with EAGAIN when it has not read
+ * the earlier ones (a wakeup then counts as sent). */
 int master_kid_send(struct master *m, enum master_kid_role k, unsigned type,
                     const char *const *fields, size_t nfields);
 /* Wait up to ms for an IPC_REPLY from kid k (other frames are handled). */

@@ -216,7 +216,9 @@ forward(struct master *m, unsigned type, const char *arg, char *reply,
 	const char *f[] = {arg ? arg : ""};
 
 	if (master_kid_send(m, KID_QMGR, type, f, 1) < 0)
-		snprintf(reply, cap, "ERR 75 queue manager not running\n");
+		snprintf(reply, cap, "ERR 75 queue manager %s\n",
+		         errno == EAGAIN ? "busy: try again later"
+		                         : "not running");
 	else
 		str_copy(reply, cap, "OK\n");
 }

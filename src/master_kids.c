@@ -288,7 +288,14 @@ master_kid_send(struct master *m, enum master_kid_role k, unsigned type,
 		errno = ENOTCONN;
 		return -1;
 	}
-	return ipc_send(m->kids[k].link, type, fields, nfields, NULL, 0);
+	/* never wait for a kid that does not read (stopped, or busy with a
+	 * slow disk): the master must go on accepting and reaping. A wakeup
+	 * that finds no room is not needed: unread ones are queued. */
+	if (ipc_send_nowait(m->kids[k].link, type, fields, nfields) == 0)
+		return 0;
+	if (errno == EAGAIN && type == IPC_WAKEUP)
+		return 0;
+	return -1;
 }
 
 int

@@ -12,6 +12,7 @@ import os
 import pwd
 import resource
 import selectors
+import signal
 import smtplib
 import socket
 import subprocess
@@ -495,6 +496,76 @@ def test_flood():
     d.finish()
 
 
+def qmgr_pid(d):
+    for p in subprocess.run(["pgrep", "-P", str(d.master_pid())],
+                            capture_output=True, text=True).stdout.split():
+        try:
+            if open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")[1:2] == [b"qmgr"]:
+                return int(p)
+        except (FileNotFoundError, IndexError):
+            pass
+    return 0
+
+
+def pipelined_messages(port, n, subject):
+    """n messages in one session, each transaction pipelined; the number
+    of 250 replies to DATA's end."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    f = s.makefile("rb")
+    ok = 0
+    try:
+        f.readline()
+        s.sendall(b"EHLO client.example\r\n")
+        while f.readline()[3:4] == b"-":
+            pass
+        for i in range(n):
+            s.sendall(f"MAIL FROM:<a@client.example>\r\nRCPT TO:<{USER}@test.example>\r\n"
+                      f"DATA\r\n".encode())
+            replies = [f.readline() for _ in range(3)]
+            if not replies[2].startswith(b"354"):
+                break
+            s.sendall(f"Subject: {subject} {i}\r\n\r\nbody\r\n.\r\n".encode())
+            ok += f.readline().startswith(b"250 ")
+        s.sendall(b"QUIT\r\n")
+    except OSError:  # a timeout: the count so far
+        pass
+    s.close()
+    return ok
+
+
+def test_qmgr_not_reading():
+    """A queue manager that reads nothing (stopped on a console, or stuck
+    on a slow disk) must not stop the master: every new message wakes it
+    through the master, and a master blocked on that full link would
+    neither accept nor reap (it did, after a few hundred messages)."""
+    if not need_smtpd("qmgr stopped"):
+        return
+    port = free_port()
+    d = Lst(line(port))
+    d.start()
+    q = qmgr_pid(d)
+    check(q > 0, "qmgr found")
+    if not q:
+        d.finish()
+        return
+    os.kill(q, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        got = sum(pipelined_messages(port, 300, "qmgr-stopped") for _ in range(3))
+        check(got == 900, "900 messages accepted while qmgr reads nothing",
+              f"{got} in {time.time() - t0:.1f} s")
+        s = connect(port)
+        r = read_line(s)
+        check(r and r.startswith(b"220"), "the master still accepts", repr(r))
+        s.close()
+    finally:
+        os.kill(q, signal.SIGCONT)
+    check(wait_for(lambda: d.mbox().count("Subject: qmgr-stopped") == 900, 60),
+          "all 900 delivered once qmgr runs again",
+          f"{d.mbox().count('Subject: qmgr-stopped')} delivered")
+    d.finish()
+
+
 def test_end_to_end():
     if not need_smtpd("SMTP end to end"):
         return
@@ -518,7 +589,8 @@ def main():
     ensure_user()
     for t in (test_bound_by_master, test_start_port_in_use, test_rate_limit,
               test_count_limit, test_maxproc_backlog, test_reload,
-              test_ipv6_and_interfaces, test_flood, test_end_to_end):
+              test_ipv6_and_interfaces, test_flood, test_qmgr_not_reading,
+              test_end_to_end):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a stop
