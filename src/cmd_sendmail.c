@@ -13,6 +13,7 @@
 #include "ctl_client.h"
 #include "conf.h"
 #include "queue.h"
+#include "wake.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -407,7 +408,7 @@ finish(struct sm *s)
 	tmp_path = NULL;
 	log_debug("%s: queued in %s, %llu bytes", id, s->maildrop,
 	          (unsigned long long)s->size);
-	ctl_wake_pickup(s->queue_dir);
+	wake_pickup(s->queue_dir);
 	sm_free(s);
 	return 0;
 }
@@ -478,7 +479,7 @@ flush(const struct sm_opts *o)
 		sm_fail(NULL, SM_EX_TEMPFAIL, "out of memory");
 	s->o = o;
 	setup_conf(s);
-	ctl_wake_pickup(s->queue_dir);
+	wake_pickup(s->queue_dir);
 	if (ctl_request(s->queue_dir, "flush", reply, sizeof reply) < 0)
 		log_debug("flush not requested: %s", strerror(errno));
 	sm_free(s);

@@ -88,16 +88,6 @@ ctl_request(const char *qdir, const char *request, char *reply, size_t cap)
 }
 
 int
-ctl_notify(const char *qdir, const char *request)
-{
-	int fd = connect_send(qdir, request);
-
-	if (fd < 0)
-		return -1;
-	return io_close(fd);
-}
-
-int
 ctl_master_running(const char *qdir, long *pid)
 {
 	char path[600], buf[32];
@@ -124,24 +114,6 @@ ctl_master_running(const char *qdir, long *pid)
 	}
 	io_close(fd);
 	return r;
-}
-
-void
-ctl_wake_pickup(const char *qdir)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/public/pickup",
-	             qdir) >= (int)sizeof sa.sun_path)
-		return;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, "W", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
-	           (const struct sockaddr *)&sa, sizeof sa) < 0)
-		log_debug("pickup not woken: %s", strerror(errno));
-	io_close(fd);
 }
 
 unsigned long

@@ -13,13 +13,7 @@
  * -1 with errno when it could not be reached (ENOENT/ECONNREFUSED: not
  * running). */
 int ctl_request(const char *qdir, const char *request, char *reply, size_t cap);
-/* Send one request line and close without waiting for the reply (the
- * master reads what was sent; "wakeup" from smtpd). 0 or -1 with errno. */
-int ctl_notify(const char *qdir, const char *request);
 
-/* Wake pickup: one datagram to QDIR/public/pickup, never blocking; no
- * daemon (ENOENT, ECONNREFUSED) or a full socket (EAGAIN) is fine. */
-void ctl_wake_pickup(const char *qdir);
 /* Ask the master "WHAT ADDR" (auth-count or auth-fail: the failed logins
  * of client ADDR in the current minute, smtpd_client_auth_rate_limit).
  * The count, or 0 when the master cannot be asked (logged: the limit then

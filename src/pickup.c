@@ -16,6 +16,7 @@
 #include "queue.h"
 #include "rewrite.h"
 #include "role.h"
+#include "wake.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -218,41 +219,6 @@ scan(struct pickup *p)
 	return n;
 }
 
-static int
-bind_wakeup(struct pickup *p)
-{
-	struct sockaddr_un sa;
-	int fd;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/public/pickup",
-	             p->qdir) >= (int)sizeof sa.sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (unlink(sa.sun_path) < 0 && errno != ENOENT)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    chmod(sa.sun_path, 0666) < 0) {
-		io_close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void
-drain(int fd)
-{
-	char buf[64];
-
-	while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
-		;
-}
-
 int
 tinymta_pickup_main(int argc, char **argv)
 {
@@ -266,14 +232,15 @@ tinymta_pickup_main(int argc, char **argv)
 		return 78;
 	str_copy(p->qdir, sizeof p->qdir,
 	         conf_get(role.conf, "queue_directory"));
-	wake = bind_wakeup(p);
+	/* 0666: anyone may wake pickup (sendmail runs as any user) */
+	wake = wake_bind(p->qdir, "pickup", 0666);
 	if (wake < 0)
 		log_fatal(71, "cannot bind %s/public/pickup: %s", p->qdir,
 		          strerror(errno));
 	while (!role_stopping()) {
 		struct pollfd fds[2] = {{wake, POLLIN, 0}, {3, POLLIN, 0}};
 
-		drain(wake);
+		wake_drain(wake);
 		p->conf = role.conf; /* a reload may have replaced it */
 		if (scan(p) > 0)
 			ipc_send(3, IPC_WAKEUP, NULL, 0, NULL, 0);

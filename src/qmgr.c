@@ -7,6 +7,7 @@
 #include "cmd_tinymta.h"
 #include "conf.h"
 #include "qmgr.h"
+#include "wake.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -386,15 +387,16 @@ loop(struct qmgr *q)
 	time_t next_incoming = 0;
 
 	while (!role_stopping()) {
-		struct pollfd p[1 + QMGR_JOBS_MAX];
+		struct pollfd p[2 + QMGR_JOBS_MAX];
 		size_t js[QMGR_JOBS_MAX];
-		nfds_t n = 1;
+		nfds_t n = 2;
 
 		work(q, &next_incoming);
 		p[0] = (struct pollfd){3, POLLIN, 0};
+		p[1] = (struct pollfd){q->wake, POLLIN, 0}; /* -1: ignored */
 		for (size_t i = 0; i < QMGR_JOBS_MAX; i++)
 			if (q->jobs[i]) {
-				js[n - 1] = i;
+				js[n - 2] = i;
 				p[n++] = (struct pollfd){q->jobs[i]->pipe,
 				                         POLLIN, 0};
 			}
@@ -403,9 +405,13 @@ loop(struct qmgr *q)
 				continue;
 			log_fatal(71, "poll: %s", strerror(errno));
 		}
-		for (nfds_t i = 1; i < n; i++)
+		for (nfds_t i = 2; i < n; i++)
 			if (p[i].revents)
-				qmgr_job_input(q, js[i - 1]);
+				qmgr_job_input(q, js[i - 2]);
+		if (p[1].revents) {
+			wake_drain(q->wake);
+			q->scan_incoming = 1;
+		}
 		if (p[0].revents && link_frames(q) < 0)
 			return;
 	}
@@ -448,6 +454,12 @@ tinymta_qmgr_main(int argc, char **argv)
 	str_copy(q->qdir, sizeof q->qdir,
 	         conf_get(q->role.conf, "queue_directory"));
 	q->todo_tail = &q->todo;
+	/* 0600: only mail_owner's smtpd wakes qmgr this way (others ask the
+	 * master); without it new mail waits for queue_run_delay's scan */
+	q->wake = wake_bind(q->qdir, "qmgr", 0600);
+	if (q->wake < 0)
+		log_error("cannot bind %s/public/qmgr: %s", q->qdir,
+		          strerror(errno));
 	scan(q, "active"); /* left over from a crash: at least once */
 	q->next_deferred_scan = time(NULL);
 	loop(q);

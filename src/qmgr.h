@@ -91,6 +91,7 @@ struct qflush_site {
 struct qmgr {
 	struct role role;
 	char qdir[QUEUE_DIR_MAX];
+	int wake; /* public/qmgr: smtpd's wake-ups (wake.h), or -1 */
 	struct qmsg *active;
 	size_t nactive;
 	struct qwork *todo, **todo_tail;  /* local deliveries */

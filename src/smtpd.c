@@ -10,8 +10,8 @@
 #include "role.h"
 #include "tls.h"
 #include "cidr.h"
-#include "ctl_client.h"
 #include "local.h" /* local_hops, the Received: counter */
+#include "wake.h"
 #include "util/clock.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -71,6 +71,7 @@ smtpd_init(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 	s->conf = c;
 	s->in_fd = o->in_fd;
 	s->out_fd = o->out_fd;
+	s->wake_fd = -1;
 	s->state = SMTPD_S_CONNECT;
 	s->uid = (unsigned long)o->uid;
 	if (o->local)
@@ -309,19 +310,18 @@ received(struct smtpd *s)
 	return qfile_put_content(s->w, hdr, (size_t)n);
 }
 
-/* Wake whoever takes the new file: qmgr through the master's control
- * socket (incoming/), pickup with a datagram (maildrop/, -bs). Neither
- * running is fine: the file waits. */
+/* Wake whoever takes the new file with a datagram: qmgr (incoming/),
+ * pickup (maildrop/, -bs). Neither running is fine: the file waits for
+ * its scan at start. */
 static void
 wake(struct smtpd *s)
 {
 	if (!(s->flags & SMTPD_F_LOCAL)) {
-		/* no wait for the master's "OK": the session goes on at once */
-		if (ctl_notify(s->qdir, "wakeup") < 0)
+		if (wake_send(&s->wake_fd, s->qdir, "qmgr") < 0)
 			log_debug("qmgr not woken: %s", strerror(errno));
 		return;
 	}
-	ctl_wake_pickup(s->qdir);
+	wake_pickup(s->qdir);
 }
 
 enum data_fail { DF_NONE, DF_WRITE, DF_SIZE, DF_HOPS };
@@ -546,8 +546,11 @@ smtpd_session(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 
 	if (!s)
 		s = own;
-	if (s && smtpd_init(s, c, o) == 0)
+	if (s && smtpd_init(s, c, o) == 0) {
 		rc = smtpd_run(s);
+		if (s->wake_fd >= 0)
+			io_close(s->wake_fd);
+	}
 	free(own);
 	return rc;
 }

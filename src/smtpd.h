@@ -53,8 +53,9 @@ struct tls_creds;
 
 struct smtpd_opts {
 	int in_fd, out_fd;
-	int local;               /* sendmail -bs */
-	uid_t uid;               /* -bs: the submitter */
+	int wake_fd; /* wake-ups to qmgr (wake.h), made at the first */
+	int local;   /* sendmail -bs */
+	uid_t uid;   /* -bs: the submitter */
 	const char *client_addr; /* NULL: "127.0.0.1" (-bs) */
 	const char *client_port; /* may be NULL */
 	const char *service;     /* master.cf service name; may be NULL */
@@ -64,6 +65,7 @@ struct smtpd_opts {
 struct smtpd {
 	const struct conf *conf;
 	int in_fd, out_fd;
+	int wake_fd;    /* wake-ups to qmgr (wake.h): made at the first */
 	unsigned state; /* SMTPD_S_* (one bit) */
 	unsigned flags; /* SMTPD_F_* */
 	unsigned long errors;

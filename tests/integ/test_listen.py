@@ -13,6 +13,7 @@ import pwd
 import resource
 import selectors
 import signal
+import stat
 import smtplib
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tmlib import BIN, check, done  # noqa: E402
+from tmlib import BIN, check, done, mail_owner  # noqa: E402
 from test_daemon import Daemon, ROOT, USER, ensure_user, wait_for  # noqa: E402
 
 SKIPPED = []
@@ -566,6 +567,32 @@ def test_qmgr_not_reading():
     d.finish()
 
 
+def test_smtpd_wakes_qmgr():
+    """smtpd wakes qmgr itself (a datagram to public/qmgr, mode 0600):
+    with queue_run_delay = 300s, mail that arrives after qmgr's first scan
+    is delivered at once, not at the next scan."""
+    if not need_smtpd("smtpd wakes qmgr"):
+        return
+    port = free_port()
+    d = Lst(line(port))
+    main = open(os.path.join(d.env.conf, "main.cf")).read()
+    d.env.write("main.cf", main + "queue_run_delay = 300s\n")
+    d.start()
+    sock = os.path.join(d.env.spool, "public", "qmgr")
+    check(wait_for(lambda: os.path.exists(sock), 10), "qmgr binds public/qmgr")
+    time.sleep(1.5)  # past qmgr's first scan of incoming/
+    st = os.stat(sock)
+    check(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+          and st.st_uid == pwd.getpwnam(mail_owner()).pw_uid,
+          "public/qmgr: a socket, mode 0600, owned by mail_owner", oct(st.st_mode))
+    for i in range(3):
+        t0 = time.time()
+        got = pipelined_messages(port, 1, f"woken-{i}")
+        check(got == 1 and wait_for(lambda: f"Subject: woken-{i} 0" in d.mbox(), 5),
+              f"message {i} delivered at once", f"{time.time() - t0:.1f} s")
+    d.finish()
+
+
 def test_end_to_end():
     if not need_smtpd("SMTP end to end"):
         return
@@ -590,6 +617,7 @@ def main():
     for t in (test_bound_by_master, test_start_port_in_use, test_rate_limit,
               test_count_limit, test_maxproc_backlog, test_reload,
               test_ipv6_and_interfaces, test_flood, test_qmgr_not_reading,
+              test_smtpd_wakes_qmgr,
               test_end_to_end):
         try:
             t()
