@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #define IPC_FRAME_MAX 8192
-#define IPC_FIELDS_MAX 72
-#define IPC_FDS_MAX 16
+#define IPC_FIELDS_MAX 232 /* a local agent's 32 items of 7 fields, and 2 */
+#define IPC_FDS_MAX 36     /* its result pipe and 32 queue files, and room */
 
 enum ipc_type {
 	IPC_STATUS = 1, /* master -> qmgr: report state; reply has JSON */

@@ -21,9 +21,9 @@
 #include "resolve.h"
 #include "role.h"
 
-#define QMGR_BATCH 8       /* items per local agent (LOCAL_ITEMS) */
+#define QMGR_BATCH 32      /* items per local agent (LOCAL_ITEMS) */
 #define QMGR_SMTP_BATCH 12 /* items per smtp agent (SMTP_ITEMS) */
-#define QMGR_ITEMS_MAX 12  /* the larger of the two */
+#define QMGR_ITEMS_MAX 32  /* the larger of the two */
 #define QMGR_JOBS_MAX 64
 #define QMGR_STEP_MS 50    /* bulk work between looks at new mail */
 #define QMGR_MSG_DESTS 8   /* destinations a message's deferral is noted at */

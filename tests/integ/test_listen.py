@@ -10,6 +10,7 @@ exists."""
 import json
 import os
 import pwd
+import re
 import resource
 import selectors
 import signal
@@ -564,6 +565,10 @@ def test_qmgr_not_reading():
     check(wait_for(lambda: d.mbox().count("Subject: qmgr-stopped") == 900, 60),
           "all 900 delivered once qmgr runs again",
           f"{d.mbox().count('Subject: qmgr-stopped')} delivered")
+    # what waited for one mailbox goes in batches of up to 32 (LOCAL_ITEMS)
+    agents = set(re.findall(r"tinymta/local\[(\d+)\]: \S+: to=", d.maillog()))
+    check(0 < len(agents) <= 900 // 32 + 6, "in batches: at most 34 local agents",
+          f"{len(agents)} agents")
     d.finish()
 
 
