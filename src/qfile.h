@@ -49,7 +49,8 @@
 #define QFILE_ATTR_NAME_MAX 64 /* the name part: [a-z0-9_.-]+ */
 #define QFILE_REASON_MAX 200   /* last delivery status text, in place */
 #define QFILE_CHUNK_MAX 65536
-#define QFILE_ID_MAX 32 /* queue ID including NUL */
+#define QFILE_OUT_MAX 2048 /* the writer's record buffer */
+#define QFILE_ID_MAX 32    /* queue ID including NUL */
 #define QFILE_RCPT_FIXED (4 + QFILE_REASON_MAX)
 /* Largest 'R' payload: fixed part, u16 address length, address, ORCPT. */
 #define QFILE_RCPT_PAYLOAD_MAX (QFILE_RCPT_FIXED + 2 + 2 * QFILE_ADDR_MAX)
@@ -104,6 +105,10 @@ struct qfile_writer {
 	size_t nrcpt;
 	int state;             /* private: records order */
 	char id[QFILE_ID_MAX]; /* private: the ID the commit will use */
+	/* private: records not yet written (header, envelope, the end), so
+	 * that a small message takes two writes, not one per record */
+	size_t outlen;
+	unsigned char out[QFILE_OUT_MAX];
 	size_t buflen;
 	unsigned char buf[QFILE_CHUNK_MAX]; /* pending content chunk */
 };

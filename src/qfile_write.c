@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -87,26 +88,53 @@ bad_input(void)
 	return -1;
 }
 
-/* Hash and write one record (never 'E'); envelope records in one write. */
+/* Queue a and b (a record's header and payload) behind the records not
+ * yet written; when they do not fit, write it all with one writev. */
+static int
+emit(struct qfile_writer *w, const void *a, size_t an, const void *b, size_t bn)
+{
+	struct iovec v[3];
+
+	if (w->outlen + an + bn <= sizeof w->out) {
+		memcpy(w->out + w->outlen, a, an);
+		if (bn)
+			memcpy(w->out + w->outlen + an, b, bn);
+		w->outlen += an + bn;
+		return 0;
+	}
+	v[0].iov_base = w->out;
+	v[0].iov_len = w->outlen;
+	memcpy(&v[1].iov_base, &a, sizeof a); /* writev does not write them */
+	v[1].iov_len = an;
+	memcpy(&v[2].iov_base, &b, sizeof b);
+	v[2].iov_len = bn;
+	w->outlen = 0;
+	return io_writev_all(w->fd, v, 3);
+}
+
+/* Write the records not yet written. */
+static int
+flush_out(struct qfile_writer *w)
+{
+	struct iovec v;
+
+	v.iov_base = w->out;
+	v.iov_len = w->outlen;
+	w->outlen = 0;
+	return io_writev_all(w->fd, &v, 1);
+}
+
+/* Hash one record (never 'E') and queue or write it. */
 static int
 put_record(struct qfile_writer *w, int type, const void *payload, size_t len)
 {
-	unsigned char rec[QFILE_REC_HDR + QFILE_RCPT_PAYLOAD_MAX];
-	int r;
+	unsigned char rec[QFILE_REC_HDR];
 
 	rec[0] = (unsigned char)type;
 	qcheck_put_le(rec + 1, len, 4);
 	br_sha256_update(&w->sha, rec, QFILE_REC_HDR);
 	br_sha256_update(&w->sha, payload, len);
-	if (len <= QFILE_RCPT_PAYLOAD_MAX) {
-		memcpy(rec + QFILE_REC_HDR, payload, len);
-		r = io_write_all(w->fd, rec, QFILE_REC_HDR + len);
-	} else {
-		r = io_write_all(w->fd, rec, QFILE_REC_HDR);
-		if (r == 0)
-			r = io_write_all(w->fd, payload, len);
-	}
-	return r < 0 ? fail(w) : 0;
+	return emit(w, rec, QFILE_REC_HDR, payload, len) < 0 ? fail(w) : 0;
 }
 
 /* The name of an unnamed file's descriptor that linkat can follow
@@ -222,7 +250,7 @@ qfile_create(struct qfile_writer *w, const char *dir, uint32_t flags)
 	struct stat st;
 	mode_t mode = file_mode(dir);
 
-	memset(w, 0, offsetof(struct qfile_writer, buf));
+	memset(w, 0, offsetof(struct qfile_writer, out));
 	w->fd = -1;
 	w->state = W_FAILED;
 	if ((flags & ~(uint32_t)QFILE_FLAGS_KNOWN) ||
@@ -238,7 +266,7 @@ qfile_create(struct qfile_writer *w, const char *dir, uint32_t flags)
 	make_header(h, w, flags);
 	br_sha256_init(&w->sha);
 	br_sha256_update(&w->sha, h, sizeof h);
-	if (io_write_all(w->fd, h, sizeof h) < 0)
+	if (emit(w, h, sizeof h, NULL, 0) < 0)
 		return create_fail(w);
 	w->state = W_ATTR;
 	return 0;
@@ -379,7 +407,9 @@ write_end(struct qfile_writer *w)
 	e[0] = 'E';
 	qcheck_put_le(e + 1, QFILE_HASH_SIZE, 4);
 	br_sha256_out(&w->sha, e + QFILE_REC_HDR);
-	return io_write_all(w->fd, e, sizeof e);
+	if (emit(w, e, sizeof e, NULL, 0) < 0)
+		return -1;
+	return flush_out(w);
 }
 
 /* Undo a commit that could not be made durable; errno is kept. */

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static unsigned long fsyncs;
@@ -51,6 +52,40 @@ io_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)w;
 	}
 	return 0;
+}
+
+int
+io_writev_all(int fd, struct iovec *v, int n)
+{
+	for (;;) {
+		ssize_t w;
+
+		while (n > 0 && v->iov_len == 0) {
+			v++;
+			n--;
+		}
+		if (n == 0)
+			return 0;
+		w = writev(fd, v, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		/* drop what was written: whole vectors, then part of one */
+		while (n > 0 && (size_t)w >= v->iov_len) {
+			w -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (char *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
+	}
 }
 
 ssize_t

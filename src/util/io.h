@@ -12,6 +12,9 @@ int io_open(const char *path, int flags, mode_t mode);
 int io_close(int fd);
 /* Write all len bytes; -1 on error. */
 int io_write_all(int fd, const void *buf, size_t len);
+/* Write all bytes of v[0..n-1] (modified as it goes); -1 on error. */
+struct iovec;
+int io_writev_all(int fd, struct iovec *v, int n);
 /* One read(2), retried on EINTR: bytes read, 0 at EOF, -1 on error. */
 ssize_t io_read(int fd, void *buf, size_t len);
 /* Read until len bytes or EOF: bytes read, -1 on error. */
