@@ -11,6 +11,7 @@
 #include "cmd_tinymta.h"
 #include "role.h"
 #include "smtpd.h"
+#include "util/io.h"
 #include "smtpd_next.h"
 #include "tls.h"
 #include "util/log.h"
@@ -72,7 +73,7 @@ tinymta_smtpd_main(int argc, char **argv)
 	    .service = getenv("TINYMTA_SERVICE"),
 	};
 	long long uses = 1, max_use;
-	int link, wait_ms, rc = 78;
+	int link, wait_ms, rc = 78, wake = -1;
 
 	if (role_init(&role, "smtpd") < 0)
 		return 78;
@@ -86,6 +87,7 @@ tinymta_smtpd_main(int argc, char **argv)
 		return 75;
 	}
 	o.creds = smtpd_tls_creds(role.conf);
+	o.wake_fd = &wake;
 	rc = smtpd_session(s, role.conf, &o);
 	/* more connections from the master (smtpd_next.c): max_use in all;
 	 * the master ends an idle process after max_idle, we a minute later
@@ -101,6 +103,8 @@ tinymta_smtpd_main(int argc, char **argv)
 		uses++;
 	}
 	tls_service_free_creds(o.creds);
+	if (wake >= 0)
+		io_close(wake);
 	free(s);
 	conf_free(role.conf);
 	return rc;

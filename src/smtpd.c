@@ -71,7 +71,7 @@ smtpd_init(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 	s->conf = c;
 	s->in_fd = o->in_fd;
 	s->out_fd = o->out_fd;
-	s->wake_fd = -1;
+	s->wake_fd = o->wake_fd ? *o->wake_fd : -1;
 	s->state = SMTPD_S_CONNECT;
 	s->uid = (unsigned long)o->uid;
 	if (o->local)
@@ -548,7 +548,9 @@ smtpd_session(struct smtpd *s, const struct conf *c, const struct smtpd_opts *o)
 		s = own;
 	if (s && smtpd_init(s, c, o) == 0) {
 		rc = smtpd_run(s);
-		if (s->wake_fd >= 0)
+		if (o->wake_fd)
+			*o->wake_fd = s->wake_fd;
+		else if (s->wake_fd >= 0)
 			io_close(s->wake_fd);
 	}
 	free(own);

@@ -53,9 +53,10 @@ struct tls_creds;
 
 struct smtpd_opts {
 	int in_fd, out_fd;
-	int wake_fd; /* wake-ups to qmgr (wake.h), made at the first */
-	int local;   /* sendmail -bs */
-	uid_t uid;   /* -bs: the submitter */
+	int *wake_fd; /* the process's socket for wake-ups to qmgr (wake.h),
+	                 -1 until the first; NULL: one for the session */
+	int local;    /* sendmail -bs */
+	uid_t uid;    /* -bs: the submitter */
 	const char *client_addr; /* NULL: "127.0.0.1" (-bs) */
 	const char *client_port; /* may be NULL */
 	const char *service;     /* master.cf service name; may be NULL */
