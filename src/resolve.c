@@ -8,6 +8,7 @@
 #include "alias_parse.h"
 #include "forward.h"
 #include "map.h"
+#include "pwcache.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -535,7 +536,7 @@ deliver_known(struct rs *s, const char *addr, const struct passwd *pw,
 		deliver_mailbox(s, addr, w.name, w.dir);
 		return;
 	}
-	pw = getpwnam(w.name); /* the fields did not fit: look again */
+	pw = pwcache_getpwnam(w.name); /* the fields did not fit: again */
 	if (pw)
 		deliver_mailbox(s, addr, pw->pw_name, pw->pw_dir);
 	else
@@ -546,7 +547,7 @@ static void
 deliver_user(struct rs *s, const char *addr, const char *user, const char *ext,
              int depth)
 {
-	struct passwd *pw = getpwnam(user);
+	const struct passwd *pw = pwcache_getpwnam(user);
 
 	if (!pw) {
 		fail(s, RES_BOUNCE, addr, "5.1.1",
@@ -661,7 +662,7 @@ resolve_local(struct rs *s, const char *addr, const char *local0, int depth)
 		return;
 	}
 	errno = 0;
-	pw = getpwnam(base);
+	pw = pwcache_getpwnam(base);
 	if (pw)
 		deliver_known(s, addr, pw, ext, depth);
 	else

@@ -598,6 +598,51 @@ def test_smtpd_wakes_qmgr():
     d.finish()
 
 
+def test_new_user_seen():
+    """smtpd remembers passwd answers while /etc/passwd is unchanged
+    (src/pwcache.c): a user added or removed during a session is seen at
+    the next RCPT of the same process."""
+    if not need_smtpd("a new user seen"):
+        return
+    if not ROOT:
+        print("SKIP a new user seen: needs root (useradd)", flush=True)
+        return
+    name = "tmnewuser"
+    subprocess.run(["userdel", name], capture_output=True)
+    port = free_port()
+    d = Lst(line(port))
+    d.start()
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    f = s.makefile("rb")
+
+    def cmd(text):
+        s.sendall(text.encode() + b"\r\n")
+        while True:
+            ln = f.readline()
+            if ln[3:4] != b"-":
+                return ln
+
+    try:
+        f.readline()
+        cmd("EHLO client.example")
+        cmd("MAIL FROM:<a@client.example>")
+        r = cmd(f"RCPT TO:<{name}@test.example>")
+        check(r.startswith(b"550 5.1.1"), "unknown user: 550 5.1.1", repr(r))
+        r = cmd(f"RCPT TO:<{name}@test.example>")
+        check(r.startswith(b"550 5.1.1"), "still unknown (remembered)", repr(r))
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", name], check=True)
+        r = cmd(f"RCPT TO:<{name}@test.example>")
+        check(r.startswith(b"250"), "after useradd: 250", repr(r))
+        subprocess.run(["userdel", name], check=True)
+        r = cmd(f"RCPT TO:<{name}@test.example>")
+        check(r.startswith(b"550 5.1.1"), "after userdel: 550 5.1.1 again", repr(r))
+        cmd("QUIT")
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+        s.close()
+        d.finish()
+
+
 def test_end_to_end():
     if not need_smtpd("SMTP end to end"):
         return
@@ -622,7 +667,7 @@ def main():
     for t in (test_bound_by_master, test_start_port_in_use, test_rate_limit,
               test_count_limit, test_maxproc_backlog, test_reload,
               test_ipv6_and_interfaces, test_flood, test_qmgr_not_reading,
-              test_smtpd_wakes_qmgr,
+              test_smtpd_wakes_qmgr, test_new_user_seen,
               test_end_to_end):
         try:
             t()
