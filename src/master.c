@@ -222,7 +222,10 @@ loop(struct master *m)
 		p[n++] = (struct pollfd){m->sigpipe[0], POLLIN, 0};
 		p[n++] = (struct pollfd){m->ctl, POLLIN, 0};
 		for (int k = 0; k < KID_COUNT; k++)
-			p[n++] = (struct pollfd){m->kids[k].link, POLLIN, 0};
+			p[n++] = (struct pollfd){
+			    m->kids[k].link,
+			    POLLIN | (m->kids[k].reload_pending ? POLLOUT : 0),
+			    0};
 		nl = master_listen_pollfds(m, p + n, LISTEN_FDS_MAX);
 		nk = master_listen_linkfds(m, p + n + nl, LISTEN_LINKS_MAX);
 		if (poll(p, n + nl + nk, timeout) < 0 && errno != EINTR) {
@@ -234,9 +237,14 @@ loop(struct master *m)
 			handle_signals(m);
 		if (p[1].revents)
 			master_ctl_accept(m);
-		for (int k = 0; k < KID_COUNT; k++)
-			if (p[2 + k].revents && m->kids[k].link >= 0)
+		for (int k = 0; k < KID_COUNT; k++) {
+			if ((p[2 + k].revents & POLLOUT) &&
+			    m->kids[k].reload_pending)
+				master_kid_reload(m, (enum master_kid_role)k);
+			if ((p[2 + k].revents & ~POLLOUT) &&
+			    m->kids[k].link >= 0)
 				master_kid_input(m, (enum master_kid_role)k);
+		}
 		/* links first: an smtpd that became idle takes the next
 		 * connection instead of a new process */
 		if (!m->stopping)

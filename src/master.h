@@ -29,6 +29,7 @@ struct master_kid {
 	time_t started;
 	time_t next_start; /* restart not before (rate limit) */
 	unsigned quick_deaths;
+	int reload_pending; /* a reload its full link did not take yet */
 };
 
 struct master {
@@ -71,6 +72,9 @@ void master_kid_input(struct master *m, enum master_kid_role k);
  * the earlier ones (a wakeup then counts as sent). */
 int master_kid_send(struct master *m, enum master_kid_role k, unsigned type,
                     const char *const *fields, size_t nfields);
+/* Tell kid k to reload; when its link is full (it is not reading), the
+ * reload waits and goes as soon as there is room (the loop polls for it). */
+void master_kid_reload(struct master *m, enum master_kid_role k);
 /* Wait up to ms for an IPC_REPLY from kid k (other frames are handled). */
 int master_kid_reply(struct master *m, enum master_kid_role k, char *out,
                      size_t cap, int ms);

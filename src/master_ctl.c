@@ -155,8 +155,7 @@ master_reload(struct master *m, char *why, size_t cap)
 		m->conf = c;
 		c = NULL;
 		for (int k = 0; k < KID_COUNT; k++)
-			master_kid_send(m, (enum master_kid_role)k, IPC_RELOAD,
-			                NULL, 0);
+			master_kid_reload(m, (enum master_kid_role)k);
 		log_info("reload -- version %s, configuration %s",
 		         TINYMTA_VERSION, m->cfgdir);
 	}

@@ -78,6 +78,7 @@ spawn_kid(struct master *m, enum master_kid_role k)
 	}
 	io_close(sv[1]);
 	kid->link = sv[0];
+	kid->reload_pending = 0; /* it reads the configuration as it starts */
 	kid->pid = pid;
 	kid->started = time(NULL);
 	log_debug("started %s, pid %ld", kid->role, (long)pid);
@@ -296,6 +297,26 @@ master_kid_send(struct master *m, enum master_kid_role k, unsigned type,
 	if (errno == EAGAIN && type == IPC_WAKEUP)
 		return 0;
 	return -1;
+}
+
+void
+master_kid_reload(struct master *m, enum master_kid_role k)
+{
+	struct master_kid *kid = &m->kids[k];
+
+	if (kid->link < 0)
+		return; /* not running: it starts with the new configuration */
+	if (master_kid_send(m, k, IPC_RELOAD, NULL, 0) == 0) {
+		if (kid->reload_pending)
+			log_info("%s took the reload", kid->role);
+		kid->reload_pending = 0;
+	} else if (errno == EAGAIN) {
+		if (!kid->reload_pending)
+			log_warn("%s is not reading its link; the reload waits "
+			         "for it",
+			         kid->role);
+		kid->reload_pending = 1;
+	}
 }
 
 int

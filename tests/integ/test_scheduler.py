@@ -5,7 +5,9 @@ outage, new mail ahead of a deferred backlog, the queue manager's memory,
 and bare/@localhost recipients that never leave the box."""
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -330,6 +332,59 @@ def test_cache_off():
     check(sent_to(cap, 2), "second message relayed")
     check(len(cap.conns) == 2, "a connection per batch", str(cap.conns))
     cache_done(d, cap)
+
+
+def control(d, request):
+    """One request on the master's control socket: its reply line."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect(os.path.join(d.env.spool, "public", "control"))
+        s.sendall(request.encode() + b"\n")
+        return s.makefile("rb").readline().decode(errors="replace")
+    finally:
+        s.close()
+
+
+def test_reload_waits_for_qmgr():
+    """A reload while qmgr reads nothing (its link to the master full:
+    the master never waits for it) is not lost: it goes when qmgr reads
+    again, and the new relayhost is used."""
+    a, b = Capture(), Capture()
+    d = cache_daemon(a, "0")
+    master = status(d).get("pid", 0)
+    kids = subprocess.run(["pgrep", "-P", str(master)], capture_output=True,
+                          text=True).stdout.split()
+    q = [int(p) for p in kids
+         if open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")[1:2] == [b"qmgr"]]
+    check(len(q) == 1, "qmgr found", str(kids))
+    if len(q) != 1:
+        cache_done(d, a)
+        b.close()
+        return
+    os.kill(q[0], signal.SIGSTOP)
+    try:
+        busy = ""
+        for _ in range(5000):  # until the link is full
+            busy = control(d, "flush")
+            if not busy.startswith("OK"):
+                break
+        check("busy" in busy, "the link fills: 'queue manager busy'", busy)
+        conf = os.path.join(d.env.conf, "main.cf")
+        with open(conf, "a") as f:
+            f.write(f"relayhost = [127.0.0.1]:{b.port}\n")
+        r = d.env.run("tinymta", "reload")
+        check(r.returncode == 0, "reload accepted", r.stderr + r.stdout)
+    finally:
+        os.kill(q[0], signal.SIGCONT)
+    check(wait_for(lambda: "qmgr took the reload" in open(d.log).read(), 20),
+          "the reload reached qmgr once it read again", open(d.log).read()[-1500:])
+    send(d, "r1@remote.example", subject="after-reload")
+    check(sent_to(b, 1), "mail goes to the new relayhost",
+          f"new {len(b.delivered())}, old {len(a.delivered())}")
+    check(len(a.delivered()) == 0, "nothing to the old one")
+    cache_done(d, a)
+    b.close()
 
 
 def test_cache_gives_way():
@@ -751,6 +806,7 @@ def main():
     ensure_user()
     tests = [test_bare_and_localhost_stay_local, test_routing, test_slow_start,
              test_connection_cache, test_cache_server_drops, test_cache_off,
+             test_reload_waits_for_qmgr,
              test_cache_gives_way, test_long_addresses_batch, test_backoff_doubles,
              test_dead_destination, test_lifetime_bounce, test_5xx_and_partial,
              test_wan_down_then_back, test_new_mail_not_starved, test_qmgr_memory,
