@@ -23,7 +23,7 @@ tinymta's figure, Postfix's and their ratio. Rows so far:
                each server, relayhost = an smtp-sink on loopback: time until
                the sink holds all 2000.
 BENCH_ROWS=a,b picks rows; BENCH_SMTP_RUNS=N runs the smtp and relay
-rows N times. BENCH_TMPDIR=DIR puts both spools in DIR
+rows N times and then prints each run's ratio and their median. BENCH_TMPDIR=DIR puts both spools in DIR
 (default /var/tmp); BENCH_SPOOL_FS=ext4 puts them on a fresh journaled
 ext4 made as the image's spool partition is (tools/image.sh), on a loop
 device over a file in /var/tmp: the file system the device runs on, with
@@ -189,6 +189,25 @@ def flushes(path):
 def flush_row(name, tm, pf):
     if tm is not None and pf is not None:
         print(f"{name:<34} tinymta {tm:10.2f}        postfix {pf:10.2f}")
+
+
+def ratio(tm, pf):
+    """Postfix's time over tinymta's (0 when either is missing)."""
+    return pf / tm if tm and pf else 0
+
+
+def ratios_row(name, runs):
+    """With more than one run: the ratios of every run and their median
+    (the figures move by about a fifth from run to run on a shared
+    machine)."""
+    runs = [r for r in runs if r]  # None: the row could not run
+    if len(runs) < 2:
+        return
+    for i, what in ((0, "acked"), (1, "delivered")):
+        v = [r[i] for r in runs]
+        print(f"{name + ' ' + what + ', ratio per run':<34} "
+              + " ".join(f"{x:.1f}" for x in v)
+              + f"   median {statistics.median(v):.1f}")
 
 
 def row(name, tm, pf, unit, better="lower"):
@@ -452,6 +471,7 @@ def bench_smtp(top, tm, pf):
     flush_row("  disk cache flushes / message", tf, pfl)
     print(f"{'  delivered (smtp-source exit)':<34} tinymta {tg} ({trc})   postfix {pg} ({prc})")
     row("smtp: peak sum of Pss under load", tp / 1024, pp / 1024, "MiB")
+    return ratio(ta, pa), ratio(tt, pt)
 
 
 def serving_smtpd(tm):
@@ -633,6 +653,7 @@ def bench_relay(top, tm, pf):
     row("relay: CPU of the service", tc, pc, "s")
     flush_row("  disk cache flushes / message", tf, pfl)
     print(f"{'  at the sink (smtp-source exit)':<34} tinymta {tg} ({trc})   postfix {pg} ({prc})")
+    return ratio(ta, pa), ratio(tt, pt)
 
 
 def bench_scheduler():
@@ -704,13 +725,15 @@ def main():
             fsyncs_per_delivery(top, tm, pf)
         if "smtp" in rows:
             bench_idle_session(tm)
-            for _ in range(int(os.environ.get("BENCH_SMTP_RUNS", "1"))):
-                bench_smtp(top, tm, pf)
+            runs = [bench_smtp(top, tm, pf)
+                    for _ in range(int(os.environ.get("BENCH_SMTP_RUNS", "1")))]
+            ratios_row("smtp:", runs)
         if "tls" in rows:
             bench_tls(tm, pf, cert)
         if "relay" in rows:
-            for _ in range(int(os.environ.get("BENCH_SMTP_RUNS", "1"))):
-                bench_relay(top, tm, pf)
+            runs = [bench_relay(top, tm, pf)
+                    for _ in range(int(os.environ.get("BENCH_SMTP_RUNS", "1")))]
+            ratios_row("relay:", runs)
         if "scheduler" in rows:
             bench_scheduler()
     finally:
