@@ -283,17 +283,29 @@ static void
 open_queue(struct sm *s)
 {
 	uint32_t flags = clock_is_set() ? 0 : QFILE_FLAG_CLOCK_UNSET;
-	int e;
+	sigset_t block, old;
+	int e, ok;
 
 	catch_signals();
-	if (qfile_create(&s->w, s->maildrop, flags) == 0 ||
-	    (errno == ENOENT && create_queue(s) == 0 &&
-	     qfile_create(&s->w, s->maildrop, flags) == 0)) {
+	/* a signal between the file's creation and tmp_path naming it would
+	 * leave the file behind: held until the handler can remove it */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	ok = qfile_create(&s->w, s->maildrop, flags) == 0 ||
+	     (errno == ENOENT && create_queue(s) == 0 &&
+	      qfile_create(&s->w, s->maildrop, flags) == 0);
+	e = errno;
+	if (ok) {
 		s->writing = 1;
 		tmp_path = s->w.tmp;
-		return;
 	}
-	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (ok)
+		return;
 	sm_fail(s,
 	        e == ENOSPC || e == EDQUOT ? SM_EX_TEMPFAIL : SM_EX_CANTCREAT,
 	        "%scannot create file in %s: %s",
