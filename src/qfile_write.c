@@ -116,12 +116,10 @@ emit(struct qfile_writer *w, const void *a, size_t an, const void *b, size_t bn)
 static int
 flush_out(struct qfile_writer *w)
 {
-	struct iovec v;
+	size_t n = w->outlen;
 
-	v.iov_base = w->out;
-	v.iov_len = w->outlen;
 	w->outlen = 0;
-	return io_writev_all(w->fd, &v, 1);
+	return io_write_all(w->fd, w->out, n);
 }
 
 /* Hash one record (never 'E') and queue or write it. */

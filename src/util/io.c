@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -35,23 +36,11 @@ io_close(int fd)
 int
 io_write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
+	struct iovec v;
 
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
+	memcpy(&v.iov_base, &buf, sizeof buf); /* writev does not write it */
+	v.iov_len = len;
+	return io_writev_all(fd, &v, 1);
 }
 
 int
