@@ -67,6 +67,11 @@ def result(body):
     return m.group(1) if m else None
 
 
+# the calls that put bytes in a file or a reply (the queue file's records
+# go out with writev, replies with writev or write)
+WRITES = ("write", "writev", "pwrite64")
+
+
 def verify(calls, incoming):
     """Problems (strings) with the protocol; and the number of 250s and
     directory fsyncs seen."""
@@ -79,7 +84,7 @@ def verify(calls, incoming):
         by_pid.setdefault(c[0], []).append(c)
     for pid, seq in by_pid.items():
         for i, (_, s, e, n, b) in enumerate(seq):
-            if n != "write":
+            if n not in WRITES:
                 continue
             for qid in re.findall(r"250 2\.0\.0 Ok: queued as ([0-9A-Z]+)",
                                   b):
@@ -106,10 +111,10 @@ def check_one(seq, i, s, qid, incoming, dir_syncs):
         mark = f"<{tmp.group(1)}>" if tmp else "?"
         mine = [c for c in seq[:i] if mark in c[4]]
         what = mark
-    if [c for c in mine if c[3] == "write" and c[1] >= r[1]]:
+    if [c for c in mine if c[3] in WRITES and c[1] >= r[1]]:
         problems.append(f"{qid}: written after its name")
     if r[3] == "linkat":
-        last = max([c[1] for c in mine if c[3] == "write" and c[1] < r[1]],
+        last = max([c[1] for c in mine if c[3] in WRITES and c[1] < r[1]],
                    default=0.0)
         if not [c for c in mine if c[3] in ("sync_file_range", "fsync")
                 and result(c[4]) == "0" and last <= c[1] and c[2] <= r[1]]:
@@ -122,7 +127,7 @@ def check_one(seq, i, s, qid, incoming, dir_syncs):
               and c[2] <= r[1]]
         if not fs:
             problems.append(f"{qid}: no fsync of {what} before its name")
-        elif [c for c in mine if c[3] == "write" and fs[-1][1] <= c[1]]:
+        elif [c for c in mine if c[3] in WRITES and fs[-1][1] <= c[1]]:
             problems.append(f"{qid}: written after its fsync")
     if not [d for d in dir_syncs if d[0] >= r[2] and d[1] <= s]:
         problems.append(f"{qid}: no directory fsync between the name "
@@ -182,6 +187,10 @@ def self_test(incoming):
     late.insert(3, f'7 1.0034 write(4<{incoming}/ABC>, "x", 1) = 1 <0.0001>')
     p, _, _ = verify(parse("\n".join(late)), incoming)
     check(len(p) == 1, "checker: a write after the link caught", p)
+    latev = list(late)
+    latev[3] = latev[3].replace("write(", "writev(", 1)
+    p, _, _ = verify(parse("\n".join(latev)), incoming)
+    check(len(p) == 1, "checker: a writev after the link caught", p)
     nodir = link[:4] + link[5:]
     p, _, _ = verify(parse("\n".join(nodir)), incoming)
     check(len(p) == 1, "checker: no directory fsync after the link caught", p)
@@ -221,7 +230,7 @@ def main():
                       f"--regid={pw.pw_gid}", "--clear-groups"]
         r = subprocess.run(["strace", "-f", "-ttt", "-T", "-y", "-s", "400",
                             "-o", trace, "-e",
-                            "trace=write,fsync,fdatasync,sync_file_range,rename,renameat2,linkat",
+                            "trace=write,writev,pwrite64,fsync,fdatasync,sync_file_range,rename,renameat2,linkat",
                             *become, "sh", "-c", script], env=e,
                            capture_output=True,
                            timeout=300)
